@@ -1,0 +1,60 @@
+/**
+ * @module proxy/cluster/endpoint
+ * Runtime state of one upstream endpoint, shared by the balancer (reads), the cluster
+ * (request accounting), outlier detection and health checking (availability).
+ */
+import type { EndpointSpec } from '../../config/snapshot.js';
+
+/** Decay time constant for the peak-EWMA latency estimate. */
+const EWMA_TAU_MS = 10_000;
+
+export class Endpoint {
+  readonly key: string;
+  /** Requests in flight to this endpoint right now. */
+  active = 0;
+  /** Peak-EWMA latency estimate in ms (0 until the first sample). */
+  ewmaMs = 0;
+  private ewmaStamp = 0;
+  /** Active health check verdict (true until a checker says otherwise). */
+  healthy = true;
+  /** Outlier detection: ejected until this time (ms since epoch); 0 = not ejected. */
+  ejectedUntil = 0;
+  /** How many times this endpoint has been ejected (ejection time grows with it). */
+  ejections = 0;
+  totalRequests = 0;
+  totalFailures = 0;
+
+  constructor(readonly spec: EndpointSpec) {
+    this.key = `${spec.address}:${spec.port}`;
+  }
+
+  get weight(): number {
+    return this.spec.weight;
+  }
+
+  available(now: number): boolean {
+    return this.healthy && this.ejectedUntil <= now;
+  }
+
+  onStart(): void {
+    this.active++;
+    this.totalRequests++;
+  }
+
+  onEnd(latencyMs: number, failed: boolean, now: number): void {
+    if (this.active > 0) this.active--;
+    if (failed) this.totalFailures++;
+    this.recordLatency(latencyMs, now);
+  }
+
+  /** Peak-sensitive EWMA (Finagle/Linkerd style): jumps up on a slow sample, decays down. */
+  recordLatency(ms: number, now: number): void {
+    if (this.ewmaStamp === 0 || ms > this.ewmaMs) {
+      this.ewmaMs = ms;
+    } else {
+      const w = Math.exp(-Math.max(0, now - this.ewmaStamp) / EWMA_TAU_MS);
+      this.ewmaMs = this.ewmaMs * w + ms * (1 - w);
+    }
+    this.ewmaStamp = now;
+  }
+}
