@@ -46,7 +46,7 @@ export class ProxyError extends Error {
     readonly code: ProxyErrorCode,
     readonly status: number,
     message: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'ProxyError';

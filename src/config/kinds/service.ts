@@ -1,0 +1,60 @@
+/**
+ * @module config/kinds/service
+ * `Service`: a named upstream — what it speaks, the host names it answers for and its
+ * endpoints. Every Service becomes one cluster.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import type { FieldError } from '../../errors.js';
+import { DEFAULT_APP_PROTOCOL, DEFAULT_ENDPOINT } from '../defaults.js';
+import { Address, AppProtocolSchema, Closed, Count, HostName, Port } from './common.js';
+import type { KindDefinition } from './common.js';
+
+const EndpointSchema = Type.Object(
+  {
+    address: Address('IP address or host name.'),
+    port: Port(),
+    weight: Type.Optional(Count({ minimum: 1, maximum: 1_000_000, default: DEFAULT_ENDPOINT.weight, description: 'Relative share of traffic.' })),
+    locality: Type.Optional(Type.String({ maxLength: 128, default: DEFAULT_ENDPOINT.locality, description: 'Zone or region label.' })),
+    sidecar: Type.Optional(
+      Type.Boolean({ default: DEFAULT_ENDPOINT.sidecar, description: "True when this is another Strata sidecar's inbound port." }),
+    ),
+  },
+  Closed,
+);
+
+export const ServiceSpecSchema = Type.Object(
+  {
+    protocol: Type.Optional(AppProtocolSchema({ default: DEFAULT_APP_PROTOCOL, description: 'What the application speaks.' })),
+    aliases: Type.Optional(Type.Array(HostName(), { description: 'Extra Host names routed to this service.' })),
+    endpoints: Type.Array(EndpointSchema, { description: 'Where the service runs.' }),
+  },
+  { ...Closed, description: 'An upstream service and its endpoints.' },
+);
+
+export type ServiceSpecInput = Static<typeof ServiceSpecSchema>;
+
+function validateService(spec: ServiceSpecInput, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const aliases = new Map<string, number>();
+  spec.aliases?.forEach((a, i) => {
+    const first = aliases.get(a.toLowerCase());
+    if (first !== undefined) errors.push({ path: `${path}.aliases[${i}]`, message: `duplicate alias ${JSON.stringify(a)} (also aliases[${first}])` });
+    else aliases.set(a.toLowerCase(), i);
+  });
+  const endpoints = new Map<string, number>();
+  spec.endpoints.forEach((e, i) => {
+    const key = `${e.address.toLowerCase()}:${e.port}`;
+    const first = endpoints.get(key);
+    if (first !== undefined) errors.push({ path: `${path}.endpoints[${i}]`, message: `duplicate endpoint ${key} (also endpoints[${first}])` });
+    else endpoints.set(key, i);
+  });
+  return errors;
+}
+
+export const serviceKind: KindDefinition<typeof ServiceSpecSchema> = {
+  kind: 'Service',
+  schema: ServiceSpecSchema,
+  description: 'An upstream service: protocol, host aliases and endpoints.',
+  validate: validateService,
+};

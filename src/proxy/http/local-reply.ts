@@ -1,0 +1,46 @@
+/**
+ * @module proxy/http/local-reply
+ * Responses the sidecar makes itself. Every error names its cause in the body and carries a
+ * stable code in `x-strata-error`, so an operator never has to guess what a bare 503 meant.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import type { ProxyErrorCode } from '../../errors.js';
+
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+export function sendLocalReply(
+  res: DownstreamResponse,
+  status: number,
+  body: string,
+  code: ProxyErrorCode | undefined,
+  extra?: Record<string, string>,
+): void {
+  if (res.headersSent) {
+    // Too late for a status: cut the stream so the client sees a failure, not a truncation.
+    destroyResponse(res);
+    return;
+  }
+  const payload = Buffer.from(body);
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': payload.length,
+  };
+  if (code) headers['x-strata-error'] = code;
+  if (extra) for (const k in extra) headers[k] = extra[k] as string;
+  try {
+    (res as ServerResponse).writeHead(status, headers);
+    res.end(payload);
+  } catch {
+    destroyResponse(res);
+  }
+}
+
+export function destroyResponse(res: DownstreamResponse): void {
+  const h2 = (res as Http2ServerResponse).stream;
+  if (h2 !== undefined) {
+    if (!h2.destroyed) h2.close(0x2 /* INTERNAL_ERROR */);
+  } else {
+    (res as ServerResponse).socket?.destroy();
+  }
+}

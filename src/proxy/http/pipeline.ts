@@ -1,0 +1,278 @@
+/**
+ * @module proxy/http/pipeline
+ * The HTTP request path of a sidecar, the same for HTTP/1.1 and HTTP/2 downstreams:
+ *   listener role → virtual host → route → filter chain (request side) → router stage
+ *   (cluster → balancer → pool) → response filters → client.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { ProxyErrorCode } from '../../errors.js';
+import type { Limits } from '../../config/snapshot.js';
+import type { ClusterManager } from '../cluster/cluster.js';
+import type { FilterCallbacks, HttpFilter, RequestHead } from '../filters/filter.js';
+import type { CompiledRoute } from '../router/route-table.js';
+import { RouteTable, pickBackend, rewritePath } from '../router/route-table.js';
+import { forward } from '../router/forward.js';
+import type { Runtime } from '../runtime.js';
+import type { ProxyMetrics } from '../../stats/metrics.js';
+import { hostOnly, splitAbsoluteForm } from './headers.js';
+import type { DownstreamResponse } from './local-reply.js';
+import { sendLocalReply } from './local-reply.js';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+
+/** What a listener is for; decides how a request finds its virtual host. */
+export type ListenerRole =
+  | { kind: 'outbound-proxy' }
+  | { kind: 'outbound-port'; service: string }
+  | { kind: 'inbound' };
+
+export interface PipelineHost {
+  runtime(): Runtime;
+  readonly clusters: ClusterManager;
+  readonly metrics: ProxyMetrics;
+  limits(): Limits;
+  draining(): boolean;
+  /** In-flight accounting for graceful drain. */
+  requestStarted(): void;
+  requestFinished(): void;
+}
+
+/** Bodies up to this size are buffered when the route retries, so a retry can resend them. */
+const RETRY_BUFFER_BYTES = 64 * 1024;
+
+export function handleRequest(host: PipelineHost, role: ListenerRole, req: DownstreamRequest, res: DownstreamResponse, expectContinue = false): void {
+  const start = performance.now();
+  const rt = host.runtime();
+  const limits = host.limits();
+  const direction = role.kind === 'inbound' ? 'inbound' : 'outbound';
+  let destination = '-';
+  let completed = false;
+  host.requestStarted();
+  const done = (status: number): void => {
+    if (completed) return;
+    completed = true;
+    host.metrics.request(direction, destination, status, (performance.now() - start) / 1000);
+    host.requestFinished();
+  };
+  const reply = (status: number, body: string, code: ProxyErrorCode | undefined, extra?: Record<string, string>): void => {
+    if (code) host.metrics.localReply(code);
+    sendLocalReply(res, status, body, code, extra);
+  };
+  const fail = (status: number, body: string, code: ProxyErrorCode, extra?: Record<string, string>): void => {
+    reply(status, body, code, extra);
+    req.resume();
+    done(status);
+  };
+
+  // ── request line and authority ────────────────────────────────────────────────
+  const method = req.method ?? 'GET';
+  const headers = req.headers;
+  let path = req.url ?? '/';
+  let authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
+  if (path.charCodeAt(0) !== 47 /* / */) {
+    const abs = splitAbsoluteForm(path);
+    if (abs === undefined) {
+      fail(400, `bad request: unsupported request target '${path.slice(0, 200)}'\n`, 'STRATA_BAD_REQUEST');
+      return;
+    }
+    authority = abs.authority;
+    path = abs.path;
+  }
+  if (authority === '' && role.kind === 'outbound-proxy') {
+    fail(400, 'bad request: no Host header or absolute URL to route by\n', 'STRATA_BAD_REQUEST');
+    return;
+  }
+  if (host.draining()) res.setHeader('connection', 'close');
+
+  // ── body size (declared) ──────────────────────────────────────────────────────
+  const cl = headers['content-length'];
+  const declared = cl === undefined ? -1 : Number(cl);
+  if (limits.maxBodyBytes > 0 && declared > limits.maxBodyBytes) {
+    fail(413, `request body too large: ${declared} bytes, limit ${limits.maxBodyBytes}\n`, 'STRATA_BODY_TOO_LARGE', { connection: 'close' });
+    return;
+  }
+  const h2stream = (req as Http2ServerRequest).stream;
+  const bodyless = h2stream !== undefined ? h2stream.endAfterHeaders || declared === 0 : declared <= 0 && headers['transfer-encoding'] === undefined;
+
+  // ── virtual host and route ────────────────────────────────────────────────────
+  let route: CompiledRoute | undefined;
+  if (role.kind === 'inbound') {
+    route = rt.inboundRoute;
+    destination = rt.snapshot.sidecar.service || 'app';
+    if (!route) {
+      fail(404, 'no inbound route: this sidecar has no local app configured\n', 'STRATA_NO_ROUTE');
+      return;
+    }
+  } else {
+    let vh;
+    if (role.kind === 'outbound-port') {
+      vh = rt.virtualHostForService(role.service);
+      // The app dialled a local port: it means the service, whatever Host it sent.
+      if (isLocalAuthority(authority)) authority = role.service;
+    } else {
+      vh = rt.table.virtualHost(authority);
+    }
+    if (!vh) {
+      fail(404, `no route: '${authority}' is not a known service (known: ${rt.knownServices().join(', ') || 'none'})\n`, 'STRATA_NO_ROUTE');
+      return;
+    }
+    destination = vh.spec.name;
+    route = RouteTable.match(vh, method, path, headers);
+    if (!route) {
+      fail(404, `no route: no rule of service '${vh.spec.name}' matches ${method} ${path.slice(0, 200)}\n`, 'STRATA_NO_ROUTE');
+      return;
+    }
+  }
+
+  const head: RequestHead = { method, authority, path, headers };
+  const factories = rt.chain(route.spec);
+  const filters: HttpFilter[] = factories.length === 0 ? [] : factories.map((f) => f());
+  const theRoute = route;
+
+  // ── filter chain (request side) ───────────────────────────────────────────────
+  let paused = -1;
+  let ended = false;
+  const cb: FilterCallbacks = {
+    respond(status, body, extra, code) {
+      if (ended) return;
+      ended = true;
+      reply(status, body, code, extra);
+      req.resume();
+      done(status);
+    },
+    resume() {
+      if (ended || paused < 0) return;
+      const next = paused + 1;
+      paused = -1;
+      runChain(next);
+    },
+    now: () => performance.now(),
+    routeName: route.spec.name,
+    serviceName: destination,
+  };
+  const runChain = (from: number): void => {
+    for (let i = from; i < filters.length; i++) {
+      const f = filters[i] as HttpFilter;
+      if (f.onRequestHeaders === undefined) continue;
+      paused = i;
+      let status;
+      try {
+        status = f.onRequestHeaders(head, cb);
+      } catch (err) {
+        cb.respond(500, `filter error in route ${theRoute.spec.name}: ${(err as Error).message}\n`);
+        return;
+      }
+      if (status === 'stop' || ended) return;
+      paused = -1;
+    }
+    terminal();
+  };
+
+  // ── router stage ──────────────────────────────────────────────────────────────
+  const terminal = (): void => {
+    if (ended) return;
+    ended = true;
+    const action = theRoute.spec.action;
+    if (action.kind === 'direct') {
+      reply(action.status, action.body, undefined, action.headers);
+      req.resume();
+      done(action.status);
+      return;
+    }
+    const backend = pickBackend(theRoute);
+    const cluster = backend ? host.clusters.get(backend.cluster) : undefined;
+    if (!cluster) {
+      fail(503, `no cluster '${backend?.cluster ?? '?'}' for route ${theRoute.spec.name}\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
+      return;
+    }
+    head.path = rewritePath(theRoute, head.path);
+    if (action.hostRewrite) head.authority = action.hostRewrite;
+    const lb = cluster.spec.loadBalancer;
+    let hashKey: string | undefined;
+    if (lb.hashOn) {
+      if ('header' in lb.hashOn) {
+        const v = headers[lb.hashOn.header];
+        hashKey = Array.isArray(v) ? v[0] : v;
+      } else {
+        hashKey = cookieValue(headers.cookie, lb.hashOn.cookie);
+      }
+    }
+    const timeoutMs = theRoute.spec.timeoutMs > 0 ? theRoute.spec.timeoutMs : limits.requestTimeoutMs;
+    const go = (buffered: Buffer | undefined): void =>
+      forward({
+        req: {
+          head,
+          body: req,
+          bodyless,
+          buffered,
+          expectContinue,
+          writeContinue: () => (res as ServerResponse).writeContinue?.(),
+        },
+        res,
+        cluster,
+        routeName: theRoute.spec.name,
+        retry: theRoute.spec.retry,
+        timeoutMs,
+        hashKey,
+        filters,
+        metrics: host.metrics,
+        direction,
+        startTime: start,
+        reply: (status, body, code) => reply(status, body, code),
+        done,
+      });
+    if (!bodyless && theRoute.spec.retry && !expectContinue && declared > 0 && declared <= RETRY_BUFFER_BYTES) {
+      bufferBody(req, declared, (buf) => (buf ? go(buf) : done(499)));
+    } else {
+      if (!bodyless && limits.maxBodyBytes > 0 && declared < 0) limitStreamingBody(req, res, limits.maxBodyBytes, reply);
+      go(undefined);
+    }
+  };
+
+  if (filters.length === 0) terminal();
+  else runChain(0);
+}
+
+function bufferBody(req: DownstreamRequest, size: number, then: (buf: Buffer | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    chunks.push(c);
+    n += c.length;
+  });
+  req.once('end', () => then(Buffer.concat(chunks, Math.min(n, size))));
+  req.once('error', () => then(undefined));
+}
+
+/** Count a streamed (chunked) body and cut it off at the limit. */
+function limitStreamingBody(
+  req: DownstreamRequest,
+  res: DownstreamResponse,
+  max: number,
+  reply: (status: number, body: string, code: ProxyErrorCode, extra?: Record<string, string>) => void,
+): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n > max && n - c.length <= max) {
+      reply(413, `request body too large: more than ${max} bytes\n`, 'STRATA_BODY_TOO_LARGE', { connection: 'close' });
+      req.unpipe();
+      (req as IncomingMessage).destroy?.();
+    }
+  });
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function isLocalAuthority(authority: string): boolean {
+  const h = hostOnly(authority);
+  return h === '' || h === 'localhost' || h.startsWith('127.') || h === '[::1]';
+}

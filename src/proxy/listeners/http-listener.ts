@@ -1,0 +1,161 @@
+/**
+ * @module proxy/listeners/http-listener
+ * An HTTP listener: one port that speaks HTTP/1.1 and HTTP/2 prior knowledge (sniffed),
+ * with the protections a proxy owes its upstreams: header size limit (431), header timeout
+ * (slowloris), malformed requests (400). Upgrade (WebSocket) and CONNECT are handed to the
+ * tunnel module; everything else goes down the request pipeline.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { PipelineHost, ListenerRole } from '../http/pipeline.js';
+import { handleRequest } from '../http/pipeline.js';
+import { sniffProtocol } from '../http/sniff.js';
+import { handleConnect, handleUpgrade } from './tunnel.js';
+
+export interface HttpListenerOptions {
+  name: string;
+  address: string;
+  port: number;
+  role: ListenerRole;
+}
+
+function rawReply(socket: Duplex, status: number, reason: string, body: string, code: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const payload = Buffer.from(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nx-strata-error: ${code}\r\ncontent-length: ${payload.length}\r\n\r\n${body}`,
+  );
+}
+
+export class HttpListener {
+  private readonly server: http.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private closing = false;
+
+  constructor(
+    readonly opts: HttpListenerOptions,
+    private readonly host: PipelineHost,
+  ) {
+    const limits = host.limits();
+    this.h1 = http.createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
+      noDelay: true,
+    });
+    this.h1.on('request', (req, res) => handleRequest(host, opts.role, req, res));
+    this.h1.on('checkContinue', (req, res) => handleRequest(host, opts.role, req, res, true));
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      switch (err.code) {
+        case 'HPE_HEADER_OVERFLOW':
+          host.metrics.localReply('STRATA_HEADERS_TOO_LARGE');
+          rawReply(socket, 431, 'Request Header Fields Too Large', `request header section larger than ${limits.maxHeaderBytes} bytes\n`, 'STRATA_HEADERS_TOO_LARGE');
+          return;
+        case 'ERR_HTTP_REQUEST_TIMEOUT':
+          host.metrics.localReply('STRATA_HEADER_TIMEOUT');
+          rawReply(socket, 408, 'Request Timeout', `request headers not received within ${limits.headerTimeoutMs} ms\n`, 'STRATA_HEADER_TIMEOUT');
+          return;
+        case 'ECONNRESET':
+        case 'EPIPE':
+          socket.destroy();
+          return;
+        default:
+          host.metrics.localReply('STRATA_BAD_REQUEST');
+          rawReply(socket, 400, 'Bad Request', `malformed HTTP request: ${err.code ?? err.message}\n`, 'STRATA_BAD_REQUEST');
+      }
+    });
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(host, opts.role, req, socket, head));
+    this.h1.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (opts.role.kind !== 'outbound-proxy') {
+        rawReply(socket, 405, 'Method Not Allowed', 'CONNECT is only served by the outbound proxy listener\n', 'STRATA_BAD_REQUEST');
+        return;
+      }
+      handleConnect(host, req, socket, head);
+    });
+
+    this.h2 = http2.createServer({
+      maxHeaderListPairs: 256,
+      maxSessionMemory: 64,
+      settings: { maxHeaderListSize: limits.maxHeaderBytes, initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 },
+    });
+    this.h2.on('request', (req, res) => handleRequest(host, opts.role, req, res));
+    this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.on('close', () => this.sessions.delete(session));
+      session.on('error', () => session.destroy());
+      if (this.closing) session.close();
+    });
+    this.h2.on('sessionError', () => {
+      /* a broken client session never takes the listener down */
+    });
+
+    // The HTTP/1.1 server owns the port (so its connection tracking drives the header
+    // timeout and idle closing); its own connection handler is called only for sockets
+    // that turn out to speak HTTP/1.1.
+    this.server = this.h1;
+    const h1Connection = this.h1.listeners('connection')[0] as ((s: net.Socket) => void) | undefined;
+    if (!h1Connection) throw new Error('node:http server has no connection handler');
+    this.h1.removeAllListeners('connection');
+    this.h1.on('connection', (socket: net.Socket) => {
+      socket.setNoDelay(true);
+      this.sockets.add(socket);
+      host.metrics.downstreamConnections.inc({ listener: opts.name });
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        host.metrics.downstreamConnections.dec({ listener: opts.name });
+      });
+      socket.on('error', () => socket.destroy());
+      // Slowloris guard for the sniffing phase: first bytes must come within the header timeout.
+      const t = setTimeout(() => socket.destroy(), limits.headerTimeoutMs);
+      socket.once('readable', () => clearTimeout(t));
+      socket.once('close', () => clearTimeout(t));
+      sniffProtocol(socket, {
+        h1: (s) => h1Connection.call(this.h1, s),
+        h2: (s) => this.h2.emit('connection', s),
+      });
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new Error(`listener ${this.opts.name}: cannot listen on ${this.opts.address}:${this.opts.port}: ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen(this.opts.port, this.opts.address, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+      });
+    });
+  }
+
+  port(): number {
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+  }
+
+  /** Stop accepting; tell clients to go away (Connection: close, GOAWAY). */
+  stopAccepting(): Promise<void> {
+    this.closing = true;
+    for (const s of this.sessions) s.close();
+    this.h1.closeIdleConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Close everything that is still open. */
+  destroy(): void {
+    this.closing = true;
+    for (const s of this.sessions) s.destroy();
+    for (const s of this.sockets) s.destroy();
+    this.server.close();
+  }
+}

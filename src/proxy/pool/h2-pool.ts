@@ -1,0 +1,142 @@
+/**
+ * @module proxy/pool/h2-pool
+ * Multiplexed HTTP/2 (h2c prior knowledge) sessions to one endpoint: requests share one
+ * session until it reaches the peer's stream limit, then another opens (up to
+ * maxConnections). Sessions that die are replaced on the next request.
+ */
+import http2 from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ConnectionPool, UpstreamCall, UpstreamHandlers, UpstreamRequest } from './upstream.js';
+import { connectTimeoutError, isConnectError } from './upstream.js';
+import type { PoolOptions } from './h1-pool.js';
+
+interface Session {
+  readonly s: http2.ClientHttp2Session;
+  connected: boolean;
+  active: number;
+  dead: boolean;
+}
+
+const DEFAULT_MAX_STREAMS = 100;
+
+export class H2Pool implements ConnectionPool {
+  readonly protocol = 'h2' as const;
+  private sessions: Session[] = [];
+  private readonly origin: string;
+
+  constructor(private readonly opts: PoolOptions) {
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    this.origin = `http://${host}:${opts.port}`;
+  }
+
+  private open(): Session {
+    const s = http2.connect(this.origin, { settings: { enablePush: false, initialWindowSize: 1 << 20 } });
+    const sess: Session = { s, connected: false, active: 0, dead: false };
+    const timer = setTimeout(() => {
+      if (!sess.connected) s.destroy(connectTimeoutError(this.opts.connectTimeoutMs, this.origin));
+    }, this.opts.connectTimeoutMs);
+    s.once('connect', () => {
+      sess.connected = true;
+      clearTimeout(timer);
+      // A bigger connection window so one slow stream does not stall the others.
+      try {
+        s.setLocalWindowSize(16 << 20);
+      } catch {
+        /* not fatal */
+      }
+    });
+    const bury = (): void => {
+      clearTimeout(timer);
+      sess.dead = true;
+      this.sessions = this.sessions.filter((x) => x !== sess);
+    };
+    s.on('error', bury);
+    s.on('close', bury);
+    s.on('goaway', bury);
+    s.setTimeout(this.opts.idleTimeoutMs, () => {
+      if (sess.active === 0) s.close();
+    });
+    this.sessions.push(sess);
+    return sess;
+  }
+
+  private session(): Session {
+    let best: Session | undefined;
+    for (const sess of this.sessions) {
+      if (sess.dead || sess.s.closed || sess.s.destroyed) continue;
+      const limit = sess.s.remoteSettings?.maxConcurrentStreams ?? DEFAULT_MAX_STREAMS;
+      if (sess.active < limit && (best === undefined || sess.active < best.active)) best = sess;
+    }
+    if (best !== undefined) return best;
+    if (this.sessions.length < Math.max(1, this.opts.maxConnections)) return this.open();
+    // At the connection limit: share the least busy live session (the peer queues streams).
+    let least: Session | undefined;
+    for (const sess of this.sessions) if (!sess.dead && (least === undefined || sess.active < least.active)) least = sess;
+    return least ?? this.open();
+  }
+
+  request(req: UpstreamRequest, h: UpstreamHandlers): UpstreamCall {
+    const sess = this.session();
+    const headers: OutgoingHttpHeaders = req.headers;
+    headers[':method'] = req.method;
+    headers[':path'] = req.path;
+    headers[':authority'] = req.authority;
+    headers[':scheme'] = 'http';
+    let done = false;
+    let trailers: IncomingHttpHeaders | undefined;
+    sess.active++;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        sess.active--;
+      }
+    };
+    const stream = sess.s.request(headers, { endStream: req.endStream });
+    stream.on('error', (err: Error) => {
+      release();
+      if (done) return;
+      done = true;
+      h.onError(!sess.connected || isConnectError(err) ? 'connect-failure' : 'reset', err);
+    });
+    stream.on('close', () => {
+      release();
+      if (!done) {
+        done = true;
+        const code = stream.rstCode;
+        h.onError(sess.connected ? 'reset' : 'connect-failure', new Error(`upstream stream closed before response (HTTP/2 error code ${code})`));
+      }
+    });
+    stream.on('trailers', (t: IncomingHttpHeaders) => {
+      trailers = t;
+    });
+    if (h.onContinue) stream.once('continue', h.onContinue);
+    stream.on('response', (rh: IncomingHttpHeaders) => {
+      const status = Number(rh[':status']);
+      if (done) return;
+      done = true;
+      h.onResponse(status, rh, stream, () => trailers);
+    });
+    return {
+      body: stream,
+      abort: () => {
+        done = true;
+        release();
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      },
+    };
+  }
+
+  connections(): number {
+    return this.sessions.length;
+  }
+
+  pending(): number {
+    return 0;
+  }
+
+  close(): void {
+    for (const sess of this.sessions) sess.s.close();
+    this.sessions = [];
+  }
+}

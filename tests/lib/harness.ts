@@ -1,0 +1,213 @@
+/**
+ * Shared helpers for cross-process tests: free ports, a sidecar process started from a
+ * YAML config, small upstream servers, and event-based waiting (never fixed sleeps).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const STRATA_BIN = join(ROOT, 'bin', 'strata.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const out: number[] = [];
+  while (out.length < n) {
+    const p = await freePort();
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Poll an async predicate until it is truthy or the deadline passes (generous by default). */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`);
+}
+
+export interface Fetched {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  trailers: NodeJS.Dict<string>;
+}
+
+/** One HTTP/1.1 request with node:http (no keep-alive pooling surprises). */
+export function request(
+  opts: { port: number; path?: string; method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer; host?: string; timeoutMs?: number },
+): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: opts.port,
+        path: opts.path ?? '/',
+        method: opts.method ?? 'GET',
+        headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers },
+        agent: false,
+        timeout: opts.timeoutMs ?? 20_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), trailers: res.trailers }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export interface SidecarProcess {
+  proc: ChildProcess;
+  adminPort: number;
+  dir: string;
+  configPath: string;
+  stderr(): string;
+  stdout(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/** Write a config and start `strata proxy` on it; resolves once /ready answers 200. */
+export async function startSidecar(yaml: string, adminPort: number, extraArgs: string[] = []): Promise<SidecarProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-test-'));
+  const configPath = join(dir, 'mesh.yaml');
+  writeFileSync(configPath, yaml);
+  const proc = spawn(process.execPath, [STRATA_BIN, 'proxy', '--config', configPath, ...extraArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, STRATA_LOG_LEVEL: 'info' },
+  });
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const sc: SidecarProcess = {
+    proc,
+    adminPort,
+    dir,
+    configPath,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    async stop() {
+      if (!dead) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor(
+      'sidecar ready',
+      async () => {
+        if (dead) throw new Error(`sidecar exited: ${err.slice(-2000)}`);
+        const r = await request({ port: adminPort, path: '/ready', timeoutMs: 2000 });
+        return r.status === 200;
+      },
+      30_000,
+      100,
+    );
+  } catch (e) {
+    await sc.stop();
+    throw new Error(`${(e as Error).message}\nstderr:\n${err.slice(-3000)}`);
+  }
+  return sc;
+}
+
+export interface Upstream {
+  port: number;
+  server: http.Server;
+  requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP/1.1 upstream that echoes what it got as JSON, unless the handler answers.
+ * Special paths: /status/NNN answers that status; /slow/MS waits before answering.
+ */
+export async function startUpstream(name: string, handler?: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => boolean): Promise<Upstream> {
+  const requests: Upstream['requests'] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      if (handler && handler(req, res, body)) return;
+      const url = req.url ?? '/';
+      const status = /^\/status\/(\d{3})/.exec(url);
+      const slow = /^\/slow\/(\d+)/.exec(url);
+      const reply = (): void => {
+        const payload = JSON.stringify({ upstream: name, method: req.method, url, headers: req.headers, body });
+        res.writeHead(status ? Number(status[1]) : 200, { 'content-type': 'application/json', 'x-upstream': name });
+        res.end(payload);
+      };
+      if (slow) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          reply();
+        }, Number(slow[1]));
+        timers.add(t);
+      } else reply();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const a = server.address();
+  return {
+    port: typeof a === 'object' && a ? a.port : 0,
+    server,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const t of timers) clearTimeout(t);
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Write a new config file in place (for reload tests). */
+export function rewriteConfig(sc: SidecarProcess, yaml: string): void {
+  writeFileSync(sc.configPath, yaml);
+}
+
+export async function configDump(adminPort: number): Promise<{ version: string; lastRejected: { errors: string[] } | null; listeners: Record<string, number> }> {
+  const r = await request({ port: adminPort, path: '/config_dump' });
+  return JSON.parse(r.body) as { version: string; lastRejected: { errors: string[] } | null; listeners: Record<string, number> };
+}
