@@ -28,6 +28,7 @@ const OUTPUT_CAP = 64 * 1024;
 const live = new Map<number, Child>();
 const tempDirs = new Set<string>();
 let tasksetCommand: string | undefined;
+let shuttingDown = false;
 
 /** Turns CPU pinning on (with the `taskset` binary) or off for every later `start`. */
 export function setTaskset(binary: string | undefined): void {
@@ -36,6 +37,7 @@ export function setTaskset(binary: string | undefined): void {
 
 /** Starts `cmd args` (under `taskset -c cpus` when pinning is on) and tracks it until it exits. */
 export function start(name: string, cmd: string, args: readonly string[], opts: { cpus?: CpuList; cwd?: string; collectAll?: boolean } = {}): Child {
+  if (shuttingDown) throw new Error(`not starting ${name}: shutting down`);
   const pinned = tasksetCommand !== undefined && opts.cpus !== undefined;
   const file = pinned ? (tasksetCommand as string) : cmd;
   const argv = pinned ? ['-c', opts.cpus as string, cmd, ...args] : [...args];
@@ -123,6 +125,7 @@ export function installCleanupHandlers(): void {
   process.on('exit', cleanupSync);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      shuttingDown = true;
       process.stderr.write(`\nbench: ${sig} — stopping ${live.size} child process(es)\n`);
       const hard = setTimeout(() => {
         cleanupSync();

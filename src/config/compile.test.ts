@@ -191,6 +191,57 @@ test('zero-weight backends are left out of the compiled split', () => {
   assert.deepEqual(s.virtualHosts[0]!.routes[0]!.action, { kind: 'forward', backends: [{ cluster: 'b', weight: 5 }] });
 });
 
+test('rewrites and direct responses are normalised', () => {
+  const s = valueOf(
+    build(
+      docs(
+        SIDECAR,
+        service('a'),
+        route(
+          'a',
+          `  service: a
+  rules:
+    - match: { path: { prefix: /old } }
+      rewrite: { prefix: /new, host: Upstream.Internal }
+${FORWARD_A}    - directResponse: { status: 503, headers: { Retry-After: "5" } }
+`,
+        ),
+      ),
+    ),
+  );
+  const [rewrite, direct] = s.virtualHosts[0]!.routes;
+  assert.deepEqual(rewrite?.action, {
+    kind: 'forward',
+    backends: [{ cluster: 'a', weight: 1 }],
+    prefixRewrite: '/new',
+    hostRewrite: 'upstream.internal',
+  });
+  assert.deepEqual(direct?.action, { kind: 'direct', status: 503, body: '', headers: { 'retry-after': '5' } });
+});
+
+test('rewrite and retries need backends; a prefix rewrite needs a prefix match', () => {
+  const text = docs(
+    SIDECAR,
+    service('a'),
+    route(
+      'a',
+      `  service: a
+  rules:
+    - directResponse: { status: 200 }
+      retries: {}
+    - match: { path: { exact: /x } }
+      rewrite: { prefix: /y }
+${FORWARD_A}    - rewrite: {}
+      retries: { backoff: { baseMs: 500 } }
+${FORWARD_A}`,
+    ),
+  );
+  expectError(text, 'Route/a', 'spec.rules[0].retries', /applies only to rules with backends/);
+  expectError(text, 'Route/a', 'spec.rules[1].rewrite.prefix', /needs match.path.prefix/);
+  expectError(text, 'Route/a', 'spec.rules[2].rewrite', /set prefix, host or both/);
+  expectError(text, 'Route/a', 'spec.rules[2].retries.backoff.maxMs', /at least baseMs \(500\), got 250/);
+});
+
 /** Compile `text` and expect an error at `resource`/`path` whose message matches. */
 function expectError(text: string, resource: string | undefined, path: string, message: RegExp): void {
   const errors = errorsOf(build(text, 'cfg.yaml'));

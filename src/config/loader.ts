@@ -6,7 +6,7 @@
  * invalid resource — are error results naming the file, never exceptions.
  */
 import { readFileSync, readdirSync, statSync, watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+import type { Dirent, FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, extname, join } from 'node:path';
@@ -57,7 +57,7 @@ async function readSources(pathOrDir: string): Promise<ReadResult> {
   if (!isDir) return finish([await readOne(pathOrDir)]);
   let names: string[];
   try {
-    names = configFileNames(await readdir(pathOrDir));
+    names = configFileNames(await readdir(pathOrDir, { withFileTypes: true }));
   } catch (err) {
     return finish([unlistable(pathOrDir, err)]);
   }
@@ -83,7 +83,7 @@ function readSourcesSync(pathOrDir: string): ReadResult {
   if (!isDir) return finish([readSync(pathOrDir)]);
   let names: string[];
   try {
-    names = configFileNames(readdirSync(pathOrDir));
+    names = configFileNames(readdirSync(pathOrDir, { withFileTypes: true }));
   } catch (err) {
     return finish([unlistable(pathOrDir, err)]);
   }
@@ -91,8 +91,12 @@ function readSourcesSync(pathOrDir: string): ReadResult {
   return finish(names.map((n) => readSync(join(pathOrDir, n))));
 }
 
-function configFileNames(names: string[]): string[] {
-  return names.filter((n) => CONFIG_EXTENSIONS.has(extname(n).toLowerCase()) && !n.startsWith('.')).sort();
+/** Config files of a directory: by extension, not hidden, files or symlinks (ConfigMap mounts). */
+function configFileNames(entries: Dirent[]): string[] {
+  return entries
+    .filter((d) => (d.isFile() || d.isSymbolicLink()) && !d.name.startsWith('.') && CONFIG_EXTENSIONS.has(extname(d.name).toLowerCase()))
+    .map((d) => d.name)
+    .sort();
 }
 
 function finish(entries: (SourceFile | FieldError)[]): ReadResult {

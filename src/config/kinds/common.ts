@@ -96,7 +96,9 @@ export function regexError(source: string, path: string): FieldError[] {
     new RegExp(source);
     return [];
   } catch (err) {
-    const detail = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
+    // V8: "Invalid regular expression: /SOURCE/: REASON"; the source is already at `path`.
+    const text = err instanceof Error ? err.message : String(err);
+    const detail = text.slice(text.lastIndexOf(': ') + 2);
     return [{ path, message: `invalid regular expression: ${detail}` }];
   }
 }

@@ -184,8 +184,8 @@ function validateRule(rule: RouteRuleInput, path: string): FieldError[] {
     if (rule.rewrite.prefix !== undefined) {
       if (!rule.rewrite.prefix.startsWith('/')) {
         errors.push({ path: fieldPath(rp, 'prefix'), message: `must start with "/" (got ${JSON.stringify(rule.rewrite.prefix)})` });
-      } else if (m?.path?.regex !== undefined) {
-        errors.push({ path: fieldPath(rp, 'prefix'), message: 'a prefix rewrite needs a prefix or exact path match, not a regex' });
+      } else if (m?.path !== undefined && m.path.prefix === undefined) {
+        errors.push({ path: fieldPath(rp, 'prefix'), message: 'replaces the matched path prefix, so it needs match.path.prefix (or no path match)' });
       }
     }
   }

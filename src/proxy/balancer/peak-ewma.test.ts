@@ -67,8 +67,15 @@ test('peak-ewma: cost grows with load and shrinks with weight', () => {
   const [a, b] = makeEndpoints([1, 2]);
   a!.recordLatency(10, 1);
   b!.recordLatency(10, 1);
-  assert.equal(peakEwmaCost(a!, 1), 10);
+  assert.equal(peakEwmaCost(a!, 1, 1), 10);
   a!.active = 3;
-  assert.equal(peakEwmaCost(a!, 1), 40);
-  assert.equal(peakEwmaCost(b!, 2), 5);
+  assert.equal(peakEwmaCost(a!, 1, 1), 40);
+  assert.equal(peakEwmaCost(b!, 2, 1), 5);
+});
+
+test('peak-ewma: an idle slow endpoint decays back into rotation', () => {
+  const [a] = makeEndpoints([1]);
+  a!.recordLatency(1000, 1);
+  assert.equal(peakEwmaCost(a!, 1, 1), 1000);
+  assert.ok(peakEwmaCost(a!, 1, 1 + 60_000) < 10, 'a minute later the spike is forgotten');
 });

@@ -8,18 +8,15 @@
  * once (it wins every comparison while idle) and warms up without waiting for the others
  * to degrade. Once it has requests in flight but still no answer it is costed as if its
  * latency were UNSAMPLED_PENALTY_MS (the Finagle rule), so a new endpoint that hangs gets
- * probed, not flooded. "No sample" means `ewmaMs` is 0 and no request has completed
- * (`totalRequests <= active`); a completed request whose latency rounded to 0 ms counts as
- * sampled. Sampled latencies are floored at MIN_RTT_MS so that the in-flight count still
+ * probed, not flooded. "No sample" means no response latency was recorded yet. Sampled latencies are floored at MIN_RTT_MS so that the in-flight count still
  * separates endpoints that all answer in under a millisecond.
  *
  * Weight divides the cost, so between two sampled endpoints with similar latency the
  * heavier one wins until it carries proportionally more requests in flight: weights shape
  * concurrency, and under light load the heavier endpoint takes more than its share.
  *
- * The estimate only moves when a response is recorded (Endpoint decays it per sample, not
- * on read), so an endpoint that spiked and then stopped receiving traffic keeps its high
- * cost until it wins a comparison again.
+ * The estimate decays toward 0 on read (Endpoint.ewmaAt), so an endpoint that spiked and
+ * then stopped receiving traffic is tried again after a while instead of starving.
  */
 import type { LoadBalancerSpec } from '../../config/snapshot.js';
 import type { Endpoint } from '../cluster/endpoint.js';
@@ -34,11 +31,11 @@ export const UNSAMPLED_PENALTY_MS = 10_000;
 /** Floor for a measured latency, so in-flight counts still matter for very fast endpoints. */
 export const MIN_RTT_MS = 0.01;
 
-export function peakEwmaCost(endpoint: Endpoint, weight: number): number {
+export function peakEwmaCost(endpoint: Endpoint, weight: number, now = Date.now()): number {
   const active = endpoint.active;
   let rtt: number;
-  if (endpoint.ewmaMs > 0 || endpoint.totalRequests > active) {
-    rtt = Math.max(endpoint.ewmaMs, MIN_RTT_MS);
+  if (endpoint.hasLatencySample) {
+    rtt = Math.max(endpoint.ewmaAt(now), MIN_RTT_MS);
   } else if (active === 0) {
     return 0;
   } else {
@@ -48,8 +45,8 @@ export function peakEwmaCost(endpoint: Endpoint, weight: number): number {
 }
 
 export class PeakEwmaBalancer extends PowerOfTwoChoices {
-  protected override cost(endpoint: Endpoint, weight: number): number {
-    return peakEwmaCost(endpoint, weight);
+  protected override cost(endpoint: Endpoint, weight: number, now: number): number {
+    return peakEwmaCost(endpoint, weight, now);
   }
 }
 

@@ -34,6 +34,7 @@ export class Cluster {
   private balancer: Balancer;
   private outlier: OutlierDetector | undefined;
   private health: HealthChecker | undefined;
+  private healthSpec: ClusterSpec['healthCheck'];
   private readonly pools = new Map<Endpoint, ConnectionPool>();
   /** Requests in flight through this cluster. */
   active = 0;
@@ -82,17 +83,30 @@ export class Cluster {
       this.retryBudget.update(spec.retryBudget);
       if (JSON.stringify(old.loadBalancer) !== JSON.stringify(spec.loadBalancer)) this.balancer = this.makeBalancer(spec);
     }
-    this.outlier?.stop();
-    this.outlier = undefined;
+    // Outlier detection keeps its per-endpoint counters across updates; the health checker
+    // restarts only when its spec changes.
     if (spec.outlierDetection) {
-      this.outlier = new OutlierDetector(spec.outlierDetection, () => this.endpoints, () => this.refresh());
-      this.outlier.start();
+      if (this.outlier) this.outlier.update(spec.outlierDetection);
+      else {
+        this.outlier = new OutlierDetector(spec.outlierDetection, () => this.endpoints, () => this.refresh());
+        this.outlier.start();
+      }
+    } else if (this.outlier) {
+      this.outlier.stop();
+      this.outlier = undefined;
+      for (const e of this.endpoints) e.ejectedUntil = 0;
     }
-    this.health?.stop();
-    this.health = undefined;
-    if (spec.healthCheck && spec.protocol !== 'tcp') {
-      this.health = new HealthChecker(spec.healthCheck, () => this.endpoints, () => this.refresh(), { host: spec.name });
-      this.health.start();
+    const hc = spec.protocol !== 'tcp' ? spec.healthCheck : undefined;
+    if (!this.health || JSON.stringify(hc) !== JSON.stringify(this.healthSpec)) {
+      this.health?.stop();
+      this.health = undefined;
+      this.healthSpec = hc;
+      if (hc) {
+        this.health = new HealthChecker(hc, () => this.endpoints, () => this.refresh(), { host: spec.name });
+        this.health.start();
+      } else {
+        for (const e of this.endpoints) e.healthy = true;
+      }
     }
     this.refresh();
   }

@@ -47,6 +47,22 @@ export class Endpoint {
     this.recordLatency(latencyMs, now);
   }
 
+  /** True once a response latency has been recorded. */
+  get hasLatencySample(): boolean {
+    return this.ewmaStamp !== 0;
+  }
+
+  /**
+   * The estimate as of `now`, decayed toward 0 while no response arrives (Finagle's
+   * read-side decay), so an endpoint that was slow once and then got no traffic is tried
+   * again instead of starving.
+   */
+  ewmaAt(now: number): number {
+    if (this.ewmaStamp === 0) return 0;
+    const idle = now - this.ewmaStamp;
+    return idle <= 0 ? this.ewmaMs : this.ewmaMs * Math.exp(-idle / EWMA_TAU_MS);
+  }
+
   /** Peak-sensitive EWMA (Finagle/Linkerd style): jumps up on a slow sample, decays down. */
   recordLatency(ms: number, now: number): void {
     if (this.ewmaStamp === 0 || ms > this.ewmaMs) {

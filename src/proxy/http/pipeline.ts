@@ -73,14 +73,14 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
   if (path.charCodeAt(0) !== 47 /* / */) {
     const abs = splitAbsoluteForm(path);
     if (abs === undefined) {
-      fail(400, `bad request: unsupported request target '${path.slice(0, 200)}'\n`, 'STRATA_BAD_REQUEST');
+      fail(400, `bad request: unsupported request target '${path.slice(0, 200)}'\n`, 'STRATA_BAD_REQUEST', { connection: 'close' });
       return;
     }
     authority = abs.authority;
     path = abs.path;
   }
   if (authority === '' && role.kind === 'outbound-proxy') {
-    fail(400, 'bad request: no Host header or absolute URL to route by\n', 'STRATA_BAD_REQUEST');
+    fail(400, 'bad request: no Host header or absolute URL to route by\n', 'STRATA_BAD_REQUEST', { connection: 'close' });
     return;
   }
   if (host.draining()) res.setHeader('connection', 'close');

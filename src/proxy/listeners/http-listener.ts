@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PipelineHost, ListenerRole } from '../http/pipeline.js';
 import { handleRequest } from '../http/pipeline.js';

@@ -169,7 +169,7 @@ export function forward(ctx: ForwardContext): void {
     }
     const gateway = status === 502 || status === 503 || status === 504;
     cluster.report(ep, gateway ? 'gateway-error' : status >= 500 ? '5xx' : 'success');
-    if (status >= 500 && maybeRetry({ kind: 'response', status })) {
+    if (ctx.retry !== undefined && status >= 400 && maybeRetry({ kind: 'response', status })) {
       endAttempt(true);
       body.resume();
       return;
