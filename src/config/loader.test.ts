@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Decoded } from '../errors.js';
-import { loadConfig, watchConfig } from './loader.js';
+import { loadConfig } from './loader.js';
+import { watchConfig } from './watch.js';
 import type { Snapshot } from './snapshot.js';
 import { EXAMPLE_PATH, SIDECAR, docs, errorAt, errorsOf, registerFakes, route, service, valueOf } from './test-support.js';
 

@@ -4,7 +4,8 @@
  * it changes (an invalid file is refused and the running config kept), draining on SIGTERM.
  */
 import { formatFieldError } from '../../errors.js';
-import { loadConfig, watchConfig } from '../../config/loader.js';
+import { loadConfig } from '../../config/loader.js';
+import { watchConfig } from '../../config/watch.js';
 import { Sidecar } from '../../proxy/sidecar.js';
 import { logger, setLogLevel } from '../../util/log.js';
 import type { Level } from '../../util/log.js';
@@ -51,7 +52,9 @@ export const proxyVerb: Verb = {
     let chain = Promise.resolve();
     const watcher = values['no-watch']
       ? undefined
-      : watchConfig(path, (r) => {
+      : watchConfig(
+          path,
+          (r) => {
           chain = chain.then(async () => {
             if (!r.ok) {
               sidecar.rejected(r.errors.map(formatFieldError));
@@ -59,7 +62,9 @@ export const proxyVerb: Verb = {
             }
             await sidecar.apply(r.value);
           });
-        });
+          },
+          { load: loadConfig },
+        );
 
     return new Promise<number>((resolve) => {
       let stopping = false;
