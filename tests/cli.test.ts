@@ -1,0 +1,123 @@
+/**
+ * The CLI as a user meets it: help on every verb, `validate` errors, and `strata demo`
+ * serving traffic through its sidecars and stopping cleanly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT, STRATA_BIN, freePort, request, waitFor } from './lib/harness.js';
+
+const exec = promisify(execFile);
+
+async function strata(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(process.execPath, [STRATA_BIN, ...args], { cwd: ROOT });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('every verb has --help; unknown verbs and flags are refused', async () => {
+  const main = await strata(['--help']);
+  assert.equal(main.code, 0);
+  for (const verb of ['demo', 'proxy', 'validate']) {
+    assert.match(main.stdout, new RegExp(`\\b${verb}\\b`));
+    const h = await strata([verb, '--help']);
+    assert.equal(h.code, 0, `${verb} --help`);
+    assert.match(h.stdout, new RegExp(`Usage: strata ${verb}`));
+  }
+  const unknown = await strata(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+  const badFlag = await strata(['proxy', '--no-such-flag']);
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.stderr, /no-such-flag/);
+});
+
+test('validate: the example is valid; a broken file lists every error with file, resource and field', async () => {
+  const good = await strata(['validate', '-f', join(ROOT, 'examples', 'sidecar.yaml')]);
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /valid/);
+  const dir = mkdtempSync(join(tmpdir(), 'strata-cli-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: strata.dev/v1alpha1
+kind: Sidecar
+metadata: { name: s }
+spec:
+  service: web
+  outbound: { proxyPort: 70000 }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Servce
+metadata: { name: web }
+spec: {}
+`,
+    );
+    const bad = await strata(['validate', '-f', file]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /bad\.yaml: Sidecar\/s: spec\.outbound\.proxyPort/);
+    assert.match(bad.stderr, /kind/);
+    assert.match(bad.stderr, /Servce/);
+    const missing = await strata(['proxy', '--config', join(dir, 'nope.yaml')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.yaml.*no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('strata demo serves traffic through its sidecars and stops cleanly on SIGINT', async () => {
+  // Find 7 consecutive free ports.
+  let base = 0;
+  for (let tries = 0; tries < 20 && base === 0; tries++) {
+    const p = await freePort();
+    if (p > 60000) continue;
+    let ok = true;
+    for (let i = 1; i < 7 && ok; i++) ok = (await isFree(p + i));
+    if (ok) base = p;
+  }
+  assert.ok(base > 0, 'no free port range');
+  const proc = spawn(process.execPath, [STRATA_BIN, 'demo', '--base-port', String(base), '--rps', '10'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  try {
+    await waitFor('demo running', () => {
+      if (proc.exitCode !== null) throw new Error(`demo exited: ${err}`);
+      return out.includes('Sending 10 requests/s');
+    }, 30_000);
+    const viaProxy = await request({ port: base + 1, path: '/items/7', host: 'catalog' });
+    assert.equal(viaProxy.status, 200);
+    assert.equal(viaProxy.headers['x-mesh'], 'strata');
+    assert.equal(JSON.parse(viaProxy.body).service, 'catalog');
+    await waitFor('background traffic counted', async () => {
+      const stats = await request({ port: base, path: '/stats' });
+      const m = /strata_requests_total\{direction="outbound",source="frontend",destination="catalog",code="200"\} (\d+)/.exec(stats.body);
+      return m && Number(m[1]) >= 10;
+    }, 30_000);
+    proc.kill('SIGINT');
+    assert.equal(await exited, 0);
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  }
+});
+
+async function isFree(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
