@@ -12,7 +12,7 @@ import { GRPC_HEADERS, GRPC_PATH } from './payload.js';
 import type { RunningProxy } from './peers.js';
 import { tail, type Child, type CpuList } from './procs.js';
 import { round, watch } from './procstat.js';
-import type { RowDef, UpstreamPorts } from './rows.js';
+import { ROWS, type RowDef, type UpstreamPorts } from './rows.js';
 import { median } from './stats.js';
 import { runWrk, type LoadResult } from './wrk.js';
 
@@ -59,7 +59,13 @@ export interface LatencyRun {
   samples: number;
   expected: number;
   errors: number;
+  foreignCpuPct: number;
   peakRssMB: number[];
+  /** The baseline row's run made right before this one, and this run minus it. */
+  baselineP50Ms?: number | null;
+  baselineP99Ms?: number | null;
+  addedP50Ms?: number | null;
+  addedP99Ms?: number | null;
 }
 
 export interface RowResult {
@@ -73,6 +79,9 @@ export interface RowResult {
   rssMB: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Median p50/p99 of the baseline runs paired with this row's latency runs. */
+  baselineP50Ms: number | null;
+  baselineP99Ms: number | null;
   addedP50Ms: number | null;
   addedP99Ms: number | null;
   ratioCpuToNginx: number | null;
@@ -100,6 +109,8 @@ function emptyResult(row: RowDef, status: RowResult['status'], reason?: string):
     rssMB: null,
     p50Ms: null,
     p99Ms: null,
+    baselineP50Ms: null,
+    baselineP99Ms: null,
     addedP50Ms: null,
     addedP99Ms: null,
     ratioCpuToNginx: null,
@@ -194,10 +205,10 @@ async function throughputRun(row: RowDef, ctx: BenchContext, port: number, proxy
   };
 }
 
-async function latencyRun(row: RowDef, ctx: BenchContext, port: number, proxy: readonly Child[]): Promise<LatencyRun> {
+async function latencyRun(row: RowDef, ctx: BenchContext, port: number, proxy: readonly Child[], upstream: Child): Promise<LatencyRun> {
   await fixedRate(row, ctx, port, ctx.args.warmup);
   checkAlive(proxy);
-  const w = watch(proxy.map((c) => c.pid));
+  const w = watch([...proxy.map((c) => c.pid), upstream.pid]);
   const l = await fixedRate(row, ctx, port, ctx.args.latencyDuration);
   const u = w.finish();
   checkAlive(proxy);
@@ -208,9 +219,12 @@ async function latencyRun(row: RowDef, ctx: BenchContext, port: number, proxy: r
     samples: l.samples,
     expected: ctx.args.rate * ctx.args.latencyDuration,
     errors: l.errors,
-    peakRssMB: u.procs.map((p) => mb(p.peakRssKiB)),
+    foreignCpuPct: round((100 * u.foreignCpuUs) / (u.wallMs * 1000), 1),
+    peakRssMB: u.procs.slice(0, proxy.length).map((p) => mb(p.peakRssKiB)),
   };
 }
+
+const diff = (a: number | null, b: number | null | undefined): number | null => (a === null || b === null || b === undefined ? null : round(a - b, 3));
 
 const orNull = (n: number | undefined, digits = 2): number | null => (n === undefined ? null : round(n, digits));
 
@@ -247,11 +261,18 @@ export async function measureRow(row: RowDef, ctx: BenchContext): Promise<RowRes
         `${t.cpuUsPerReq !== null ? `, ${t.cpuUsPerReq} µs CPU/req` : ''}, CPU busy ${JSON.stringify(t.cpuBusyPct)}, foreign ${t.foreignCpuPct}%` +
         `${t.errors > 0 ? `, ${t.errors} errors` : ''}`);
     }
+    const base = ROWS.find((r) => r.name === row.baseline);
     for (let i = 0; i < ctx.args.repeat; i++) {
-      const l = await latencyRun(row, ctx, port, children);
+      // The baseline is measured right before each run, so both see the same background load.
+      const b = base ? await latencyRun(base, ctx, ctx.upstreams[base.upstream], [], ctx.upstreamChildren[base.upstream]) : undefined;
+      const l = await latencyRun(row, ctx, port, children, upstreamChild);
+      if (b) {
+        Object.assign(l, { baselineP50Ms: b.p50Ms, baselineP99Ms: b.p99Ms, addedP50Ms: diff(l.p50Ms, b.p50Ms), addedP99Ms: diff(l.p99Ms, b.p99Ms) });
+      }
       result.runs.latency.push(l);
       ctx.log(`  ${row.name} latency ${i + 1}/${ctx.args.repeat} @ ${ctx.args.rate} req/s: p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms` +
-        ` (${l.samples}/${l.expected} responses${l.errors > 0 ? `, ${l.errors} errors` : ''})`);
+        ` (${l.samples}/${l.expected} responses${l.errors > 0 ? `, ${l.errors} errors` : ''})` +
+        `${b ? `; ${base?.name} just before: p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms` : ''}, foreign ${l.foreignCpuPct}%`);
     }
   } catch (err) {
     result.status = 'failed';
@@ -283,9 +304,15 @@ function summarize(r: RowResult, pinned: boolean, hasProxy: boolean): void {
   r.rssMB = hasProxy && rss.length > 0 ? Math.max(...rss) : null;
   r.p50Ms = orNull(median(lat.map((l) => l.p50Ms ?? undefined)), 3);
   r.p99Ms = orNull(median(lat.map((l) => l.p99Ms ?? undefined)), 3);
+  r.baselineP50Ms = orNull(median(lat.map((l) => l.baselineP50Ms ?? undefined)), 3);
+  r.baselineP99Ms = orNull(median(lat.map((l) => l.baselineP99Ms ?? undefined)), 3);
+  r.addedP50Ms = orNull(median(lat.map((l) => l.addedP50Ms ?? undefined)), 3);
+  r.addedP99Ms = orNull(median(lat.map((l) => l.addedP99Ms ?? undefined)), 3);
   r.errors = tp.reduce((a, t) => a + t.errors, 0) + lat.reduce((a, l) => a + l.errors, 0);
   const completed = tp.reduce((a, t) => a + t.completed, 0);
   if (completed > 0 && tp.reduce((a, t) => a + t.errors, 0) / completed > 0.01) r.notes.push('more than 1% of throughput requests failed');
   if (lat.some((l) => l.samples < 0.9 * l.expected)) r.notes.push('latency run completed fewer than 90% of the intended requests');
   if ((r.foreignCpuPct ?? 0) > 10) r.notes.push(`other processes on the machine used ${r.foreignCpuPct}% of a CPU during the throughput runs`);
+  const latForeign = median(lat.map((l) => l.foreignCpuPct));
+  if ((latForeign ?? 0) > 10) r.notes.push(`other processes used ${round(latForeign ?? 0, 1)}% of a CPU during the latency runs`);
 }

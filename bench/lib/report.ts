@@ -24,14 +24,17 @@ export interface Verdict {
 
 const sub = (a: number | null, b: number | null, digits = 3): number | null => (a === null || b === null ? null : round(a - b, digits));
 
-/** Fills addedP50Ms/addedP99Ms and ratioCpuToNginx from the other rows. */
+/**
+ * Fills ratioCpuToNginx, and addedP50Ms/addedP99Ms where the row has no paired baseline runs
+ * (then: this row's median minus the baseline row's median).
+ */
 export function derive(rows: RowResult[]): void {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const nginx = byName.get('nginx');
   const nginxCpu = nginx?.status === 'ok' ? nginx.cpuUsPerReq : null;
   for (const r of rows) {
     const base = r.baseline ? byName.get(r.baseline) : undefined;
-    if (base?.status === 'ok' && r.status === 'ok') {
+    if (base?.status === 'ok' && r.status === 'ok' && r.addedP99Ms === null) {
       r.addedP50Ms = sub(r.p50Ms, base.p50Ms);
       r.addedP99Ms = sub(r.p99Ms, base.p99Ms);
     }
@@ -73,7 +76,7 @@ export function verdicts(rows: RowResult[]): Verdict[] {
     out.push({
       target: p99Target, row: 'strata-http1', value: h1.addedP99Ms, limit: TARGETS.addedP99Ms,
       status: h1.addedP99Ms <= TARGETS.addedP99Ms ? 'met' : 'missed',
-      detail: `p99 ${h1.p99Ms} ms − direct ${byName.get('direct')?.p99Ms ?? '?'} ms = ${h1.addedP99Ms} ms`,
+      detail: `added p99 ${h1.addedP99Ms} ms (p99 ${h1.p99Ms} ms; direct, measured before each run: ${h1.baselineP99Ms ?? byName.get('direct')?.p99Ms ?? '?'} ms; median over repeats)`,
     });
   } else {
     out.push(notMeasured(p99Target, 'strata-http1', TARGETS.addedP99Ms, whyMissing(h1, 'strata-http1')));
@@ -110,7 +113,11 @@ export function renderTable(rows: RowResult[], vs: Verdict[], rate: number): str
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
-  out.push('', `p50/p99: fixed rate of ${rate} req/s; +p50/+p99: minus the row's direct baseline; CPU/RSS: the proxy process(es) only.`);
+  out.push(
+    '',
+    `p50/p99: at a fixed ${rate} req/s. +p50/+p99: median over repeats of (row − its direct baseline run just before it).`,
+    'CPU µs/req and RSS: the proxy process(es) only. CPU0/CPU1: how busy each CPU was during the throughput runs.',
+  );
   for (const r of rows) {
     const notes = [...(r.status !== 'ok' && r.reason ? [r.reason] : []), ...r.notes];
     if (r.status === 'ok' && r.bottleneck && r.bottleneck !== 'none saturated') notes.push(`bottleneck: ${r.bottleneck}`);

@@ -70,6 +70,12 @@ export function compileClusters(
       retryBudget: withDefaults(DEFAULT_RETRY_BUDGET, policy?.spec.retryBudget),
       localityPreference: lb?.localityPreference ?? false,
     };
+    const tls = svc.spec.tls;
+    if (tls) {
+      cluster.tls = { insecureSkipVerify: tls.insecureSkipVerify ?? false };
+      if (tls.serverName !== undefined) cluster.tls.serverName = tls.serverName;
+      if (tls.caFile !== undefined) cluster.tls.caFile = tls.caFile;
+    }
     const od = policy?.spec.outlierDetection;
     if (od) cluster.outlierDetection = withDefaults(DEFAULT_OUTLIER_DETECTION, od);
     const hc = policy?.spec.healthCheck;

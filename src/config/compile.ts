@@ -99,6 +99,7 @@ function compileSidecar(diag: Diagnostics, services: ServiceIndex, r: SidecarRes
     appPort: s.inbound.appPort,
     appAddress: s.inbound.appAddress ?? DEFAULT_LOCAL_ADDRESS,
     appProtocol: s.inbound.appProtocol ?? DEFAULT_APP_PROTOCOL,
+    ...(s.inbound.tls && { tls: { certFile: s.inbound.tls.certFile, keyFile: s.inbound.tls.keyFile } }),
   };
   const proxyPort = s.outbound?.proxyPort;
   const outbound: SidecarSpec['outbound'] =
@@ -108,6 +109,7 @@ function compileSidecar(diag: Diagnostics, services: ServiceIndex, r: SidecarRes
   return {
     service: s.service ?? '',
     namespace: r.metadata.namespace,
+    locality: s.locality ?? '',
     ...(inbound && { inbound }),
     ...(outbound && { outbound }),
     localPorts: compileLocalPorts(diag, services, r),

@@ -26,8 +26,10 @@ export interface SidecarSpec {
   /** Workload (service) this sidecar sits beside; '' for a pure client/gateway. */
   service: string;
   namespace: string;
-  /** Inbound: other sidecars → local app. */
-  inbound?: { port: number; address: string; appPort: number; appAddress: string; appProtocol: AppProtocol };
+  /** Zone/region of this sidecar; endpoints in the same locality are preferred when asked. */
+  locality: string;
+  /** Inbound: other sidecars → local app. With `tls`, the listener terminates TLS (ALPN h2 / http/1.1). */
+  inbound?: { port: number; address: string; appPort: number; appAddress: string; appProtocol: AppProtocol; tls?: ServerTlsSpec };
   /** Outbound HTTP forward proxy for HTTP_PROXY (absolute-form + CONNECT). */
   outbound?: { port: number; address: string };
   /** Local upstream ports: 127.0.0.1:port → service. protocol 'tcp' makes it an opaque TCP tunnel. */
@@ -36,6 +38,22 @@ export interface SidecarSpec {
   /** Protocol for sidecar-to-sidecar hops. */
   upstreamProtocol: SidecarProtocol;
   limits: Limits;
+}
+
+/** PEM files for a TLS listener. */
+export interface ServerTlsSpec {
+  certFile: string;
+  keyFile: string;
+}
+
+/** How to dial a service over TLS (ALPN picks h2 or http/1.1). */
+export interface ClientTlsSpec {
+  /** SNI and the name checked in the certificate (default: the endpoint address). */
+  serverName?: string;
+  /** PEM bundle of trusted CAs (default: the system roots). */
+  caFile?: string;
+  /** Skip certificate verification (testing only). */
+  insecureSkipVerify: boolean;
 }
 
 export interface Limits {
@@ -134,8 +152,10 @@ export interface ClusterSpec {
   outlierDetection?: OutlierDetectionSpec;
   healthCheck?: HealthCheckSpec;
   retryBudget: RetryBudgetSpec;
-  /** Locality of this sidecar; endpoints in it are preferred when localityPreference is on. */
+  /** Prefer endpoints in the sidecar's own locality (SidecarSpec.locality) when any is available. */
   localityPreference: boolean;
+  /** Dial the endpoints over TLS. */
+  tls?: ClientTlsSpec;
 }
 
 export interface LoadBalancerSpec {

@@ -4,7 +4,7 @@
  * apply() swaps configuration atomically (build everything first, then switch the
  * reference); drain() is the graceful shutdown used on SIGTERM.
  */
-import type { Limits, Snapshot } from '../config/snapshot.js';
+import type { Limits, ServerTlsSpec, Snapshot } from '../config/snapshot.js';
 import { ClusterManager } from './cluster/cluster.js';
 import type { ClusterContext } from './cluster/cluster.js';
 import type { ListenerRole, PipelineHost } from './http/pipeline.js';
@@ -29,7 +29,7 @@ interface ListenerPlan {
 
 function clusterContext(s: Snapshot): ClusterContext {
   return {
-    locality: '',
+    locality: s.sidecar.locality,
     sidecarProtocol: s.sidecar.upstreamProtocol,
     connectTimeoutMs: s.sidecar.limits.connectTimeoutMs,
     idleTimeoutMs: s.sidecar.limits.idleTimeoutMs,
@@ -39,10 +39,10 @@ function clusterContext(s: Snapshot): ClusterContext {
 function plan(s: Snapshot): ListenerPlan[] {
   const out: ListenerPlan[] = [];
   const sc = s.sidecar;
-  const http = (name: string, address: string, port: number, role: ListenerRole): ListenerPlan => ({
-    key: `http|${address}|${port}|${JSON.stringify(role)}`,
+  const http = (name: string, address: string, port: number, role: ListenerRole, tls?: ServerTlsSpec): ListenerPlan => ({
+    key: `http|${address}|${port}|${JSON.stringify(role)}|${tls ? `${tls.certFile}|${tls.keyFile}` : ''}`,
     name,
-    make: (host) => new HttpListener({ name, address, port, role }, host),
+    make: (host) => new HttpListener({ name, address, port, role, ...(tls && { tls }) }, host),
   });
   const tcp = (name: string, address: string, port: number, cluster: string): ListenerPlan => ({
     key: `tcp|${address}|${port}|${cluster}`,
@@ -56,7 +56,7 @@ function plan(s: Snapshot): ListenerPlan[] {
   }
   if (sc.inbound) {
     const cluster = `${INBOUND_CLUSTER_PREFIX}${sc.service || 'app'}`;
-    out.push(sc.inbound.appProtocol === 'tcp' ? tcp('inbound', sc.inbound.address, sc.inbound.port, cluster) : http('inbound', sc.inbound.address, sc.inbound.port, { kind: 'inbound' }));
+    out.push(sc.inbound.appProtocol === 'tcp' ? tcp('inbound', sc.inbound.address, sc.inbound.port, cluster) : http('inbound', sc.inbound.address, sc.inbound.port, { kind: 'inbound' }, sc.inbound.tls));
   }
   return out;
 }

@@ -23,11 +23,21 @@ const EndpointSchema = Type.Object(
   Closed,
 );
 
+const ClientTlsSchema = Type.Object(
+  {
+    serverName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'SNI and certificate name (default: the endpoint address).' })),
+    caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM bundle of trusted CAs (default: system roots).' })),
+    insecureSkipVerify: Type.Optional(Type.Boolean({ default: false, description: 'Do not verify the certificate (testing only).' })),
+  },
+  { ...Closed, description: 'Dial this service over TLS; ALPN chooses h2 or http/1.1.' },
+);
+
 export const ServiceSpecSchema = Type.Object(
   {
     protocol: Type.Optional(AppProtocolSchema({ default: DEFAULT_APP_PROTOCOL, description: 'What the application speaks.' })),
     aliases: Type.Optional(Type.Array(HostName(), { description: 'Extra Host names routed to this service.' })),
     endpoints: Type.Array(EndpointSchema, { description: 'Where the service runs.' }),
+    tls: Type.Optional(ClientTlsSchema),
   },
   { ...Closed, description: 'An upstream service and its endpoints.' },
 );

@@ -32,6 +32,14 @@ const LimitsSchema = Type.Object(
   Closed,
 );
 
+const ServerTlsSchema = Type.Object(
+  {
+    certFile: Type.String({ minLength: 1, description: 'PEM certificate chain file.' }),
+    keyFile: Type.String({ minLength: 1, description: 'PEM private key file.' }),
+  },
+  { ...Closed, description: 'Terminate TLS on this listener (ALPN: h2, http/1.1).' },
+);
+
 const InboundSchema = Type.Object(
   {
     port: Port('Listener for other sidecars.'),
@@ -39,6 +47,7 @@ const InboundSchema = Type.Object(
     appPort: Port('Port of the local application.'),
     appAddress: Type.Optional(Address(`Address of the local application (default ${DEFAULT_LOCAL_ADDRESS}).`)),
     appProtocol: Type.Optional(AppProtocolSchema({ default: DEFAULT_APP_PROTOCOL, description: 'What the local application speaks.' })),
+    tls: Type.Optional(ServerTlsSchema),
   },
   Closed,
 );
@@ -80,6 +89,7 @@ export const SidecarSpecSchema = Type.Object(
         description: 'The workload beside this sidecar; empty for a pure client or gateway.',
       }),
     ),
+    locality: Type.Optional(Type.String({ maxLength: 128, default: '', description: 'Zone or region of this sidecar (for locality preference).' })),
     inbound: Type.Optional(InboundSchema),
     outbound: Type.Optional(OutboundSchema),
     admin: Type.Optional(AdminSchema),

@@ -15,7 +15,8 @@ import { OutlierDetector } from './outlier-detection.js';
 import { RetryBudget } from './retry-budget.js';
 import type { ConnectionPool } from '../pool/upstream.js';
 import { H1Pool } from '../pool/h1-pool.js';
-import { H2Pool } from '../pool/h2-pool.js';
+import { H2Pool, clientTlsOptions } from '../pool/h2-pool.js';
+import type tls from 'node:tls';
 
 export interface ClusterContext {
   /** This sidecar's locality, for locality preference. */
@@ -41,6 +42,7 @@ export class Cluster {
   /** True when no endpoint was available and all are used regardless (Envoy's panic mode). */
   panic = false;
   private nextAvailabilityChange = Infinity;
+  private tlsOptions: tls.ConnectionOptions | undefined;
 
   constructor(
     spec: ClusterSpec,
@@ -62,6 +64,13 @@ export class Cluster {
   /** Apply a new spec, keeping endpoint state for addresses that stay. */
   update(spec: ClusterSpec): void {
     const old = this.spec;
+    // Everything that can fail comes first, so a bad spec leaves the cluster as it was.
+    const tlsOptions = spec.tls ? clientTlsOptions(spec.tls, spec.name) : undefined;
+    if (JSON.stringify(old.tls) !== JSON.stringify(spec.tls)) {
+      for (const p of this.pools.values()) p.close();
+      this.pools.clear();
+    }
+    this.tlsOptions = tlsOptions;
     this.spec = spec;
     const byKey = new Map(this.endpoints.map((e) => [e.key, e]));
     const next: Endpoint[] = [];
@@ -137,7 +146,9 @@ export class Cluster {
   pool(ep: Endpoint): ConnectionPool {
     let p = this.pools.get(ep);
     if (p === undefined) {
-      const useH2 = ep.spec.sidecar ? this.ctx.sidecarProtocol === 'h2' : this.spec.protocol === 'http2' || this.spec.protocol === 'grpc';
+      // TLS upstreams are dialled with ALPN h2; plain ones by protocol.
+      const tls = this.spec.tls;
+      const useH2 = tls !== undefined || (ep.spec.sidecar ? this.ctx.sidecarProtocol === 'h2' : this.spec.protocol === 'http2' || this.spec.protocol === 'grpc');
       const opts = {
         host: ep.spec.address,
         port: ep.spec.port,
@@ -145,7 +156,7 @@ export class Cluster {
         connectTimeoutMs: this.ctx.connectTimeoutMs,
         idleTimeoutMs: this.ctx.idleTimeoutMs,
       };
-      p = useH2 ? new H2Pool(opts) : new H1Pool(opts);
+      p = useH2 ? new H2Pool(opts, this.tlsOptions) : new H1Pool(opts);
       this.pools.set(ep, p);
     }
     return p;
@@ -193,6 +204,7 @@ export class ClusterManager {
     const wanted = new Map(specs.map((s) => [s.name, s]));
     for (const spec of specs) {
       if (!getBalancer(spec.loadBalancer.policy)) throw new Error(`cluster ${spec.name}: unknown load balancer '${spec.loadBalancer.policy}'`);
+      if (spec.tls) clientTlsOptions(spec.tls, spec.name);
     }
     for (const [name, c] of this.clusters) {
       if (!wanted.has(name)) {

@@ -8,6 +8,9 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import type { ServerTlsSpec } from '../../config/snapshot.js';
 import type { Duplex } from 'node:stream';
 import type { PipelineHost, ListenerRole } from '../http/pipeline.js';
 import { handleRequest } from '../http/pipeline.js';
@@ -19,6 +22,25 @@ export interface HttpListenerOptions {
   address: string;
   port: number;
   role: ListenerRole;
+  /** Terminate TLS; ALPN selects h2 or http/1.1. */
+  tls?: ServerTlsSpec;
+}
+
+function loadTls(spec: ServerTlsSpec, listener: string): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`listener ${listener}: cannot read TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const pem = { cert: read(spec.certFile, 'certificate'), key: read(spec.keyFile, 'key') };
+  try {
+    tls.createSecureContext(pem); // validates the pair now, so a bad file fails the config, not a handshake
+    return pem;
+  } catch (err) {
+    throw new Error(`listener ${listener}: invalid TLS certificate or key (${spec.certFile}, ${spec.keyFile}): ${(err as Error).message}`);
+  }
 }
 
 function rawReply(socket: Duplex, status: number, reason: string, body: string, code: string): void {
@@ -45,6 +67,10 @@ export class HttpListener {
     private readonly host: PipelineHost,
   ) {
     const limits = host.limits();
+    const pem = opts.tls ? loadTls(opts.tls, opts.name) : undefined;
+    const tlsServer = pem
+      ? tls.createServer({ ...pem, minVersion: 'TLSv1.2', ALPNProtocols: ['h2', 'http/1.1'], handshakeTimeout: limits.headerTimeoutMs })
+      : undefined;
     this.h1 = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.headerTimeoutMs,
@@ -106,6 +132,11 @@ export class HttpListener {
     const h1Connection = this.h1.listeners('connection')[0] as ((s: net.Socket) => void) | undefined;
     if (!h1Connection) throw new Error('node:http server has no connection handler');
     this.h1.removeAllListeners('connection');
+    tlsServer?.on('secureConnection', (t: tls.TLSSocket) => {
+      if (t.alpnProtocol === 'h2') this.h2.emit('connection', t);
+      else h1Connection.call(this.h1, t as unknown as net.Socket);
+    });
+    tlsServer?.on('tlsClientError', (_err, t) => t.destroy());
     this.h1.on('connection', (socket: net.Socket) => {
       socket.setNoDelay(true);
       this.sockets.add(socket);
@@ -119,6 +150,11 @@ export class HttpListener {
       const t = setTimeout(() => socket.destroy(), limits.headerTimeoutMs);
       socket.once('readable', () => clearTimeout(t));
       socket.once('close', () => clearTimeout(t));
+      if (tlsServer) {
+        // TLS: the handshake's ALPN result decides the protocol (see the secureConnection handler).
+        tlsServer.emit('connection', socket);
+        return;
+      }
       sniffProtocol(socket, {
         h1: (s) => h1Connection.call(this.h1, s),
         h2: (s) => this.h2.emit('connection', s),

@@ -5,6 +5,27 @@
  * maxConnections). Sessions that die are replaced on the next request.
  */
 import http2 from 'node:http2';
+import { readFileSync } from 'node:fs';
+import type tls from 'node:tls';
+import type { ClientTlsSpec } from '../../config/snapshot.js';
+
+/** TLS options for a cluster's upstream connections; throws (naming the file) if the CA is unreadable. */
+export function clientTlsOptions(spec: ClientTlsSpec, cluster: string): tls.ConnectionOptions {
+  let ca: Buffer | undefined;
+  if (spec.caFile !== undefined) {
+    try {
+      ca = readFileSync(spec.caFile);
+    } catch (err) {
+      throw new Error(`cluster ${cluster}: cannot read tls.caFile ${spec.caFile}: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ALPNProtocols: ['h2'],
+    rejectUnauthorized: !spec.insecureSkipVerify,
+    ...(spec.serverName !== undefined && { servername: spec.serverName }),
+    ...(ca !== undefined && { ca }),
+  };
+}
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ConnectionPool, UpstreamCall, UpstreamHandlers, UpstreamRequest } from './upstream.js';
 import { connectTimeoutError, isConnectError } from './upstream.js';
@@ -24,13 +45,22 @@ export class H2Pool implements ConnectionPool {
   private sessions: Session[] = [];
   private readonly origin: string;
 
-  constructor(private readonly opts: PoolOptions) {
+  private readonly scheme: 'http' | 'https';
+  private readonly tlsOptions: tls.ConnectionOptions | undefined;
+
+  /** `clientTls`: dial over TLS with these options (see clientTlsOptions). */
+  constructor(
+    private readonly opts: PoolOptions,
+    clientTls?: tls.ConnectionOptions,
+  ) {
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-    this.origin = `http://${host}:${opts.port}`;
+    this.scheme = clientTls ? 'https' : 'http';
+    this.origin = `${this.scheme}://${host}:${opts.port}`;
+    this.tlsOptions = clientTls;
   }
 
   private open(): Session {
-    const s = http2.connect(this.origin, { settings: { enablePush: false, initialWindowSize: 1 << 20 } });
+    const s = http2.connect(this.origin, { settings: { enablePush: false, initialWindowSize: 1 << 20 }, ...this.tlsOptions });
     const sess: Session = { s, connected: false, active: 0, dead: false };
     const timer = setTimeout(() => {
       if (!sess.connected) s.destroy(connectTimeoutError(this.opts.connectTimeoutMs, this.origin));
@@ -81,7 +111,7 @@ export class H2Pool implements ConnectionPool {
     headers[':method'] = req.method;
     headers[':path'] = req.path;
     headers[':authority'] = req.authority;
-    headers[':scheme'] = 'http';
+    headers[':scheme'] = this.scheme;
     let done = false;
     let trailers: IncomingHttpHeaders | undefined;
     sess.active++;

@@ -1,0 +1,513 @@
+/**
+ * @module proxy/pool/h1-parser
+ * Streaming, strict HTTP/1.1 response parser for the upstream pool. Fed raw socket chunks,
+ * it reports interim (1xx) responses, the final head, body chunks (zero-copy slices of the
+ * input), trailers and completion to a sink; anything that could desynchronise a reused
+ * connection (obs-fold, bare CR/LF, control characters, duplicate or conflicting framing
+ * headers, oversized heads) is an error, reported once through the sink, never thrown.
+ *
+ * The head is located with `indexOf` on the Buffer and decoded with one latin1 slice; only
+ * a head split across socket reads is copied (into a per-connection accumulator).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { H1ProtocolError, MAX_HEAD_BYTES, TOKEN } from './h1-codec.js';
+import type { H1ErrorCode } from './h1-codec.js';
+
+export interface ResponseSink {
+  /** A 1xx interim response (never 101). */
+  onInterim(status: number): void;
+  /** The final response head. */
+  onHead(status: number, headers: IncomingHttpHeaders): void;
+  /** A piece of the body (a slice of the parser's input). */
+  onBody(chunk: Buffer): void;
+  /** The response is complete; trailers of a chunked body when it had any. */
+  onComplete(trailers: IncomingHttpHeaders | undefined): void;
+  /** The response is malformed; the parser is dead until reset(). */
+  onParseError(err: H1ProtocolError): void;
+}
+
+const S_HEAD = 0;
+const S_LENGTH = 1;
+const S_CLOSE = 2;
+const S_CHUNK_SIZE = 3;
+const S_CHUNK_DATA = 4;
+const S_CHUNK_END = 5;
+const S_TRAILERS = 6;
+const S_DONE = 7;
+const S_DEAD = 8;
+
+// Chunk-size line: hex digits, optional BWS before ';', extensions, CRLF.
+const CS_HEX = 0;
+const CS_BWS = 1;
+const CS_EXT = 2;
+const CS_LF = 3;
+
+const NEED_MORE = -1;
+const FAILED = -2;
+
+const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
+/** Chunk sizes up to 2^48 - 1 (12 hex digits): integers stay exact. */
+const MAX_CHUNK_DIGITS = 12;
+const MAX_CHUNK_EXT_BYTES = 16 * 1024;
+
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
+for (let c = 0; c < 6; c++) HEX[0x41 + c] = HEX[0x61 + c] = 10 + c;
+
+/** Header names node:http keeps only the first value of. */
+const FIRST_WINS = new Set([
+  'content-type',
+  'content-length',
+  'user-agent',
+  'referer',
+  'host',
+  'authorization',
+  'proxy-authorization',
+  'if-modified-since',
+  'if-unmodified-since',
+  'from',
+  'location',
+  'max-forwards',
+  'retry-after',
+  'etag',
+  'last-modified',
+  'server',
+  'age',
+  'expires',
+]);
+
+interface FastBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** Headers object without Object.prototype in its chain (a `constructor` header is just a header). */
+function NullProtoHeaders(): void {}
+NullProtoHeaders.prototype = Object.create(null) as object;
+const HeadersBag = NullProtoHeaders as unknown as new () => IncomingHttpHeaders;
+
+/** Add one field the way node:http does: set-cookie as an array, cookie joined with '; ', others with ', '. */
+function addField(h: IncomingHttpHeaders, name: string, value: string): void {
+  const prev = h[name];
+  if (prev === undefined) {
+    h[name] = name === 'set-cookie' ? [value] : value;
+  } else if (name === 'set-cookie') {
+    (prev as string[]).push(value);
+  } else if (!FIRST_WINS.has(name)) {
+    h[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+}
+
+export class ResponseParser {
+  private state = S_DEAD;
+  private headRequest = false;
+  /** Bytes left of a content-length body or of the current chunk. */
+  private remaining = 0;
+  // chunk-size line
+  private cs = CS_HEX;
+  private csDigits = 0;
+  private csExt = 0;
+  private chunkSize = 0;
+  private crlfSeen = 0;
+  // head split across reads
+  private acc: Buffer | undefined;
+  private accLen = 0;
+  // the block (head or trailers) found by takeBlock()
+  private blk: Buffer = TERMINATOR;
+  private blkStart = 0;
+  private blkEnd = 0;
+  // per-message results
+  private contentLength = -1;
+  private transferEncoding: string | undefined;
+  private connClose = false;
+  private connKeepAlive = false;
+  /** HTTP minor version of the final response. */
+  minor = 1;
+  /** The connection may carry another request after this response. */
+  keepAlive = true;
+  /** The server's `Keep-Alive: timeout=N` hint in seconds, or -1. */
+  keepAliveTimeoutS = -1;
+
+  constructor(private readonly sink: ResponseSink) {}
+
+  /** Prepare for the response to the next request. */
+  reset(headRequest: boolean): void {
+    this.state = S_HEAD;
+    this.headRequest = headRequest;
+    this.accLen = 0;
+    this.keepAlive = true;
+    this.keepAliveTimeoutS = -1;
+  }
+
+  /** Stop: no more sink calls until reset(). */
+  kill(): void {
+    this.state = S_DEAD;
+    this.acc = undefined;
+    this.accLen = 0;
+  }
+
+  /** Waiting for (more of) a response head, nothing of it received yet. */
+  get idle(): boolean {
+    return this.state === S_HEAD && this.accLen === 0;
+  }
+
+  get done(): boolean {
+    return this.state === S_DONE;
+  }
+
+  /**
+   * Parse a chunk. Returns the bytes consumed: less than `buf.length` only when the message
+   * completed before the end of the chunk (the rest belongs to nobody).
+   */
+  execute(buf: Buffer): number {
+    const len = buf.length;
+    let off = 0;
+    while (off < len) {
+      switch (this.state) {
+        case S_HEAD: {
+          const end = this.takeBlock(buf, off, false);
+          if (end < 0) return len;
+          off = end;
+          this.head(); // S_DONE (bodyless) and S_DEAD end the loop below
+          break;
+        }
+        case S_LENGTH: {
+          const n = Math.min(this.remaining, len - off);
+          this.sink.onBody(off === 0 && n === len ? buf : buf.subarray(off, off + n));
+          off += n;
+          if (this.state !== S_LENGTH) return len;
+          this.remaining -= n;
+          if (this.remaining === 0) {
+            this.complete(undefined);
+            return off;
+          }
+          break;
+        }
+        case S_CLOSE:
+          this.sink.onBody(off === 0 ? buf : buf.subarray(off));
+          return len;
+        case S_CHUNK_SIZE:
+          off = this.chunkSizeLine(buf, off);
+          if (off < 0) return len;
+          break;
+        case S_CHUNK_DATA: {
+          const n = Math.min(this.remaining, len - off);
+          this.sink.onBody(off === 0 && n === len ? buf : buf.subarray(off, off + n));
+          off += n;
+          if (this.state !== S_CHUNK_DATA) return len;
+          this.remaining -= n;
+          if (this.remaining === 0) {
+            this.state = S_CHUNK_END;
+            this.crlfSeen = 0;
+          }
+          break;
+        }
+        case S_CHUNK_END: {
+          const c = buf[off++];
+          if (c !== (this.crlfSeen === 0 ? 13 : 10)) return this.fail('INVALID', 'chunk data not followed by CRLF');
+          if (++this.crlfSeen === 2) this.startChunkLine();
+          break;
+        }
+        case S_TRAILERS: {
+          const end = this.takeBlock(buf, off, true);
+          if (end < 0) return len;
+          off = end;
+          if (this.blkEnd === this.blkStart) {
+            this.complete(undefined);
+          } else {
+            const t = new HeadersBag();
+            if (!this.fields(this.text(), 0, t, true)) return len;
+            this.complete(t);
+          }
+          return off;
+        }
+        default:
+          // S_DONE (bytes after a complete response) or S_DEAD.
+          return off;
+      }
+    }
+    return off;
+  }
+
+  /** The peer closed its side. True when that completed a close-delimited body. */
+  finish(): boolean {
+    if (this.state !== S_CLOSE) return false;
+    this.complete(undefined);
+    return true;
+  }
+
+  private complete(trailers: IncomingHttpHeaders | undefined): void {
+    this.state = S_DONE;
+    if (this.acc !== undefined && this.acc.length > 4096) this.acc = undefined;
+    this.sink.onComplete(trailers);
+  }
+
+  private fail(kind: 'INVALID' | 'TOO_LARGE', message: string): typeof FAILED {
+    this.kill();
+    const code: H1ErrorCode = kind === 'INVALID' ? 'STRATA_H1_INVALID_RESPONSE' : 'STRATA_H1_HEADERS_TOO_LARGE';
+    this.sink.onParseError(new H1ProtocolError(code, `invalid upstream response: ${message}`));
+    return FAILED;
+  }
+
+  private text(): string {
+    return (this.blk as FastBuffer).latin1Slice(this.blkStart, this.blkEnd);
+  }
+
+  /**
+   * Find the end of a head or trailer section starting at `off` (an empty section when
+   * `allowEmpty` and it starts with CRLF). On success the block (lines with their CRLFs,
+   * without the final empty line) is [blkStart, blkEnd) of `blk`, and the offset in `buf`
+   * just after it is returned.
+   */
+  private takeBlock(buf: Buffer, off: number, allowEmpty: boolean): number {
+    if (this.accLen === 0) {
+      if (allowEmpty && buf[off] === 13 && off + 1 < buf.length) {
+        if (buf[off + 1] !== 10) return this.fail('INVALID', 'bare CR in trailer section');
+        this.blkStart = this.blkEnd = off;
+        return off + 2;
+      }
+      const i = buf.indexOf(TERMINATOR, off);
+      if (i >= 0) {
+        if (i + 4 - off > MAX_HEAD_BYTES) return this.tooLarge();
+        this.blk = buf;
+        this.blkStart = off;
+        this.blkEnd = i + 2;
+        return i + 4;
+      }
+      if (buf.length - off >= MAX_HEAD_BYTES) return this.tooLarge();
+      this.append(buf, off, buf.length);
+      return NEED_MORE;
+    }
+    const before = this.accLen;
+    const take = Math.min(buf.length - off, MAX_HEAD_BYTES + 4 - before);
+    this.append(buf, off, off + take);
+    const acc = this.acc as Buffer;
+    if (allowEmpty && acc[0] === 13) {
+      if (this.accLen < 2) return NEED_MORE;
+      if (acc[1] !== 10) return this.fail('INVALID', 'bare CR in trailer section');
+      this.accLen = 0;
+      this.blk = acc;
+      this.blkStart = this.blkEnd = 0;
+      return off + 2 - before;
+    }
+    const i = acc.subarray(0, this.accLen).indexOf(TERMINATOR, Math.max(0, before - 3));
+    if (i < 0) {
+      if (this.accLen >= MAX_HEAD_BYTES) return this.tooLarge();
+      return NEED_MORE;
+    }
+    if (i + 4 > MAX_HEAD_BYTES) return this.tooLarge();
+    this.accLen = 0;
+    this.blk = acc;
+    this.blkStart = 0;
+    this.blkEnd = i + 2;
+    return off + (i + 4 - before);
+  }
+
+  private tooLarge(): typeof FAILED {
+    return this.fail('TOO_LARGE', `${this.state === S_HEAD ? 'head' : 'trailer section'} larger than ${MAX_HEAD_BYTES} bytes`);
+  }
+
+  private append(buf: Buffer, from: number, to: number): void {
+    const n = to - from;
+    const need = this.accLen + n;
+    let acc = this.acc;
+    if (acc === undefined || acc.length < need) {
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(1024, need * 2), MAX_HEAD_BYTES + 4));
+      if (acc !== undefined && this.accLen > 0) acc.copy(grown, 0, 0, this.accLen);
+      this.acc = acc = grown;
+    }
+    buf.copy(acc, this.accLen, from, to);
+    this.accLen = need;
+  }
+
+  /** Parse the head block and report it; the state says what comes next. */
+  private head(): void {
+    const s = this.text();
+    // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
+    if (!s.startsWith('HTTP/1.')) return void this.bad(`status line ${JSON.stringify(s.slice(0, 40))}`);
+    const minor = s.charCodeAt(7) - 48;
+    if ((minor !== 0 && minor !== 1) || s.charCodeAt(8) !== 32) return void this.bad(`status line ${JSON.stringify(s.slice(0, 40))}`);
+    const d0 = s.charCodeAt(9) - 48;
+    const d1 = s.charCodeAt(10) - 48;
+    const d2 = s.charCodeAt(11) - 48;
+    if (!(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return void this.bad(`status code in ${JSON.stringify(s.slice(0, 40))}`);
+    const status = d0 * 100 + d1 * 10 + d2;
+    let i = 12;
+    let c = s.charCodeAt(i);
+    if (c === 32) {
+      c = s.charCodeAt(++i);
+      while (c === 9 || (c >= 32 && c !== 127)) c = s.charCodeAt(++i);
+    }
+    if (c !== 13 || s.charCodeAt(i + 1) !== 10) return void this.bad('invalid character in status line');
+    this.contentLength = -1;
+    this.transferEncoding = undefined;
+    this.connClose = false;
+    this.connKeepAlive = false;
+    this.keepAliveTimeoutS = -1;
+    const headers = new HeadersBag();
+    if (!this.fields(s, i + 2, headers, false)) return;
+    if (status < 200) {
+      if (status === 101) return void this.bad('101 Switching Protocols without an upgrade request');
+      // Interim response: the final one follows.
+      this.sink.onInterim(status);
+      return;
+    }
+    const te = this.transferEncoding as string | undefined; // set by fields()
+    const cl = this.contentLength;
+    if (te !== undefined && cl >= 0) return void this.bad('both content-length and transfer-encoding');
+    const chunked = te !== undefined;
+    if (chunked && te.trim().toLowerCase() !== 'chunked') return void this.bad(`unsupported transfer-encoding ${JSON.stringify(te.slice(0, 40))}`);
+    this.minor = minor;
+    this.keepAlive = minor === 1 ? !this.connClose : this.connKeepAlive && !this.connClose;
+    const bodyless = this.headRequest || status === 204 || status === 304;
+    if (bodyless) {
+      this.state = S_DONE; // so a sink that aborts sees a finished parser
+    } else if (chunked) {
+      if (minor === 0) this.keepAlive = false;
+      this.startChunkLine();
+    } else if (cl > 0) {
+      this.state = S_LENGTH;
+      this.remaining = cl;
+    } else if (cl < 0) {
+      this.state = S_CLOSE;
+      this.keepAlive = false;
+    } else {
+      this.state = S_DONE;
+    }
+    const next = this.state;
+    this.sink.onHead(status, headers);
+    if (next === S_DONE && this.state === S_DONE) this.complete(undefined);
+  }
+
+  /** Report a malformed message; returns false for `return this.bad(...)` in boolean paths. */
+  private bad(message: string): false {
+    this.fail('INVALID', message);
+    return false;
+  }
+
+  /**
+   * Parse header lines of `s` from `i` (each `name: value CRLF`) into `h`. Framing and
+   * connection fields are recorded for a head, not for trailers.
+   */
+  private fields(s: string, i: number, h: IncomingHttpHeaders, trailer: boolean): boolean {
+    const end = s.length;
+    while (i < end) {
+      const start = i;
+      let upper = false;
+      let c = s.charCodeAt(i);
+      while (TOKEN[c] === 1) {
+        if (c <= 90 && c >= 65) upper = true;
+        c = s.charCodeAt(++i);
+      }
+      if (c !== 58 /* : */ || i === start) {
+        if (i === start && (c === 32 || c === 9)) return this.bad('obsolete line folding in header section');
+        return this.bad(`invalid header name ${JSON.stringify(s.slice(start, Math.min(i + 1, start + 40)))}`);
+      }
+      let name = s.slice(start, i);
+      if (upper) name = name.toLowerCase();
+      c = s.charCodeAt(++i);
+      while (c === 32 || c === 9) c = s.charCodeAt(++i);
+      const vStart = i;
+      let vEnd = i;
+      while (c !== 13) {
+        if (c === 9 || c === 32) {
+          c = s.charCodeAt(++i);
+        } else if (c > 32 && c !== 127) {
+          vEnd = ++i;
+          c = s.charCodeAt(i);
+        } else {
+          return this.bad(`invalid character in value of header ${name}`);
+        }
+      }
+      if (s.charCodeAt(i + 1) !== 10) return this.bad(`bare CR in value of header ${name}`);
+      i += 2;
+      const value = s.slice(vStart, vEnd);
+      if (!trailer) {
+        switch (name) {
+          case 'content-length':
+            if (this.contentLength >= 0) return this.bad('duplicate content-length');
+            if (!/^\d{1,15}$/.test(value)) return this.bad(`invalid content-length ${JSON.stringify(value.slice(0, 40))}`);
+            this.contentLength = Number(value);
+            break;
+          case 'transfer-encoding':
+            if (this.transferEncoding !== undefined) return this.bad('duplicate transfer-encoding');
+            this.transferEncoding = value;
+            break;
+          case 'connection':
+            this.connection(value);
+            break;
+          case 'keep-alive': {
+            const m = /(?:^|[\s,])timeout=(\d{1,9})/i.exec(value);
+            if (m) this.keepAliveTimeoutS = Number(m[1]);
+            break;
+          }
+        }
+      }
+      addField(h, name, value);
+    }
+    return true;
+  }
+
+  private connection(value: string): void {
+    for (const token of value.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t === 'close') this.connClose = true;
+      else if (t === 'keep-alive') this.connKeepAlive = true;
+    }
+  }
+
+  private startChunkLine(): void {
+    this.state = S_CHUNK_SIZE;
+    this.cs = CS_HEX;
+    this.csDigits = 0;
+    this.csExt = 0;
+    this.chunkSize = 0;
+  }
+
+  /** Consume (part of) a chunk-size line. Returns the new offset, or FAILED. */
+  private chunkSizeLine(buf: Buffer, off: number): number {
+    const len = buf.length;
+    while (off < len) {
+      const c = buf[off++] as number;
+      switch (this.cs) {
+        case CS_HEX: {
+          const d = HEX[c] as number;
+          if (d >= 0) {
+            if (++this.csDigits > MAX_CHUNK_DIGITS) return this.fail('INVALID', 'chunk size too large');
+            this.chunkSize = this.chunkSize * 16 + d;
+          } else if (this.csDigits === 0) {
+            return this.fail('INVALID', 'invalid chunk size');
+          } else if (c === 13) {
+            this.cs = CS_LF;
+          } else if (c === 59 /* ; */) {
+            this.cs = CS_EXT;
+          } else if (c === 32 || c === 9) {
+            this.cs = CS_BWS;
+          } else {
+            return this.fail('INVALID', 'invalid chunk size');
+          }
+          break;
+        }
+        case CS_BWS:
+          if (c === 59) this.cs = CS_EXT;
+          else if (c !== 32 && c !== 9) return this.fail('INVALID', 'invalid chunk size line');
+          break;
+        case CS_EXT:
+          if (c === 13) this.cs = CS_LF;
+          else if (c === 9 || (c >= 32 && c !== 127)) {
+            if (++this.csExt > MAX_CHUNK_EXT_BYTES) return this.fail('INVALID', `chunk extensions longer than ${MAX_CHUNK_EXT_BYTES} bytes`);
+          } else return this.fail('INVALID', 'invalid character in chunk extension');
+          break;
+        default: // CS_LF
+          if (c !== 10) return this.fail('INVALID', 'bare CR in chunk size line');
+          if (this.chunkSize === 0) {
+            this.state = S_TRAILERS;
+          } else {
+            this.state = S_CHUNK_DATA;
+            this.remaining = this.chunkSize;
+          }
+          return off;
+      }
+    }
+    return off;
+  }
+}
