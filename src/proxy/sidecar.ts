@@ -10,6 +10,7 @@ import type { ClusterContext } from './cluster/cluster.js';
 import type { ListenerRole, PipelineHost } from './http/pipeline.js';
 import { HttpListener } from './listeners/http-listener.js';
 import { TcpListener } from './listeners/tcp-listener.js';
+import type { Listener } from './listeners/listener.js';
 import { AdminServer } from './admin/admin.js';
 import { Runtime, INBOUND_CLUSTER_PREFIX } from './runtime.js';
 import { ProxyMetrics } from '../stats/metrics.js';
@@ -19,7 +20,6 @@ import './filters/index.js';
 
 const log = logger('sidecar');
 
-type Listener = HttpListener | TcpListener;
 
 interface ListenerPlan {
   key: string;

@@ -4,6 +4,7 @@
  * stable code in `x-strata-error`, so an operator never has to guess what a bare 503 meant.
  */
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Http2ServerResponse } from 'node:http2';
 import type { ProxyErrorCode } from '../../errors.js';
 
@@ -43,4 +44,15 @@ export function destroyResponse(res: DownstreamResponse): void {
   } else {
     (res as ServerResponse).socket?.destroy();
   }
+}
+
+/** A reply written straight to a socket that has no response object (parse errors, tunnels). */
+export function sendRawReply(socket: Duplex, status: number, reason: string, body: string, code: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nx-strata-error: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -15,6 +15,9 @@ import type { Duplex } from 'node:stream';
 import type { PipelineHost, ListenerRole } from '../http/pipeline.js';
 import { handleRequest } from '../http/pipeline.js';
 import { sniffProtocol } from '../http/sniff.js';
+import type { Listener } from './listener.js';
+import { boundPort, listenOn } from './listener.js';
+import { sendRawReply } from '../http/local-reply.js';
 import { handleConnect, handleUpgrade } from './tunnel.js';
 
 export interface HttpListenerOptions {
@@ -43,18 +46,7 @@ function loadTls(spec: ServerTlsSpec, listener: string): { cert: Buffer; key: Bu
   }
 }
 
-function rawReply(socket: Duplex, status: number, reason: string, body: string, code: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const payload = Buffer.from(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nx-strata-error: ${code}\r\ncontent-length: ${payload.length}\r\n\r\n${body}`,
-  );
-}
-
-export class HttpListener {
+export class HttpListener implements Listener {
   private readonly server: http.Server;
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
@@ -85,11 +77,11 @@ export class HttpListener {
       switch (err.code) {
         case 'HPE_HEADER_OVERFLOW':
           host.metrics.localReply('STRATA_HEADERS_TOO_LARGE');
-          rawReply(socket, 431, 'Request Header Fields Too Large', `request header section larger than ${limits.maxHeaderBytes} bytes\n`, 'STRATA_HEADERS_TOO_LARGE');
+          sendRawReply(socket, 431, 'Request Header Fields Too Large', `request header section larger than ${limits.maxHeaderBytes} bytes\n`, 'STRATA_HEADERS_TOO_LARGE');
           return;
         case 'ERR_HTTP_REQUEST_TIMEOUT':
           host.metrics.localReply('STRATA_HEADER_TIMEOUT');
-          rawReply(socket, 408, 'Request Timeout', `request headers not received within ${limits.headerTimeoutMs} ms\n`, 'STRATA_HEADER_TIMEOUT');
+          sendRawReply(socket, 408, 'Request Timeout', `request headers not received within ${limits.headerTimeoutMs} ms\n`, 'STRATA_HEADER_TIMEOUT');
           return;
         case 'ECONNRESET':
         case 'EPIPE':
@@ -97,13 +89,13 @@ export class HttpListener {
           return;
         default:
           host.metrics.localReply('STRATA_BAD_REQUEST');
-          rawReply(socket, 400, 'Bad Request', `malformed HTTP request: ${err.code ?? err.message}\n`, 'STRATA_BAD_REQUEST');
+          sendRawReply(socket, 400, 'Bad Request', `malformed HTTP request: ${err.code ?? err.message}\n`, 'STRATA_BAD_REQUEST');
       }
     });
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(host, opts.role, req, socket, head));
     this.h1.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       if (opts.role.kind !== 'outbound-proxy') {
-        rawReply(socket, 405, 'Method Not Allowed', 'CONNECT is only served by the outbound proxy listener\n', 'STRATA_BAD_REQUEST');
+        sendRawReply(socket, 405, 'Method Not Allowed', 'CONNECT is only served by the outbound proxy listener\n', 'STRATA_BAD_REQUEST');
         return;
       }
       handleConnect(host, req, socket, head);
@@ -163,20 +155,11 @@ export class HttpListener {
   }
 
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(new Error(`listener ${this.opts.name}: cannot listen on ${this.opts.address}:${this.opts.port}: ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port, this.opts.address, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
-      });
-    });
+    return listenOn(this.server, this.opts.name, this.opts.address, this.opts.port);
   }
 
   port(): number {
-    const addr = this.server.address();
-    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    return boundPort(this.server, this.opts.port);
   }
 
   /** Stop accepting; tell clients to go away (Connection: close, GOAWAY). */

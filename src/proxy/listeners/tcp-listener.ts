@@ -4,6 +4,8 @@
  * connection goes to one endpoint picked by the cluster's balancer; bytes are spliced.
  */
 import net from 'node:net';
+import type { Listener } from './listener.js';
+import { boundPort, listenOn } from './listener.js';
 import type { PipelineHost } from '../http/pipeline.js';
 
 export interface TcpListenerOptions {
@@ -14,7 +16,7 @@ export interface TcpListenerOptions {
   cluster: string;
 }
 
-export class TcpListener {
+export class TcpListener implements Listener {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
@@ -62,20 +64,11 @@ export class TcpListener {
   }
 
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(new Error(`listener ${this.opts.name}: cannot listen on ${this.opts.address}:${this.opts.port}: ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port, this.opts.address, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
-      });
-    });
+    return listenOn(this.server, this.opts.name, this.opts.address, this.opts.port);
   }
 
   port(): number {
-    const addr = this.server.address();
-    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    return boundPort(this.server, this.opts.port);
   }
 
   stopAccepting(): Promise<void> {

@@ -12,17 +12,8 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { forwardResponseHeaders, hostOnly } from '../http/headers.js';
 import type { ListenerRole, PipelineHost } from '../http/pipeline.js';
+import { sendRawReply } from '../http/local-reply.js';
 import { RouteTable, pickBackend, rewritePath } from '../router/route-table.js';
-
-function rawError(socket: Duplex, status: number, reason: string, body: string, code: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nx-strata-error: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
 
 function splice(a: Duplex, b: Duplex): void {
   a.pipe(b);
@@ -64,14 +55,14 @@ export function handleUpgrade(host: PipelineHost, role: ListenerRole, req: Incom
     route = vh ? RouteTable.match(vh, req.method ?? 'GET', path, req.headers) : undefined;
   }
   if (!route || route.spec.action.kind !== 'forward') {
-    rawError(socket, 404, 'Not Found', `no route for upgrade to ${authority}${path}\n`, 'STRATA_NO_ROUTE');
+    sendRawReply(socket, 404, 'Not Found', `no route for upgrade to ${authority}${path}\n`, 'STRATA_NO_ROUTE');
     return;
   }
   const backend = pickBackend(route);
   const cluster = backend ? host.clusters.get(backend.cluster) : undefined;
   const ep = cluster?.pick(undefined);
   if (!cluster || !ep) {
-    rawError(socket, 503, 'Service Unavailable', `no healthy upstream for upgrade (cluster ${backend?.cluster ?? '?'})\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
+    sendRawReply(socket, 503, 'Service Unavailable', `no healthy upstream for upgrade (cluster ${backend?.cluster ?? '?'})\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
     return;
   }
   const headers = { ...req.headers };
@@ -99,7 +90,7 @@ export function handleUpgrade(host: PipelineHost, role: ListenerRole, req: Incom
     res.pipe(socket);
   });
   up.on('error', (err) => {
-    rawError(socket, 503, 'Service Unavailable', `upstream connect error for upgrade: ${err.message} (cluster ${cluster.spec.name}, endpoint ${ep.key})\n`, 'STRATA_UPSTREAM_CONNECT_FAILED');
+    sendRawReply(socket, 503, 'Service Unavailable', `upstream connect error for upgrade: ${err.message} (cluster ${cluster.spec.name}, endpoint ${ep.key})\n`, 'STRATA_UPSTREAM_CONNECT_FAILED');
   });
   up.end();
 }
@@ -110,7 +101,7 @@ export function handleConnect(host: PipelineHost, req: IncomingMessage, socket: 
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(target);
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port > 0 && port < 65536)) {
-    rawError(socket, 400, 'Bad Request', `CONNECT target must be host:port, got '${target.slice(0, 200)}'\n`, 'STRATA_BAD_REQUEST');
+    sendRawReply(socket, 400, 'Bad Request', `CONNECT target must be host:port, got '${target.slice(0, 200)}'\n`, 'STRATA_BAD_REQUEST');
     return;
   }
   const name = hostOnly(m[1] as string);
@@ -129,7 +120,7 @@ export function handleConnect(host: PipelineHost, req: IncomingMessage, socket: 
   if (clusterName !== undefined) {
     const ep = host.clusters.get(clusterName)?.pick(undefined);
     if (!ep) {
-      rawError(socket, 503, 'Service Unavailable', `no healthy upstream for CONNECT to service ${clusterName}\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
+      sendRawReply(socket, 503, 'Service Unavailable', `no healthy upstream for CONNECT to service ${clusterName}\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
       return;
     }
     address = ep.spec.address;
@@ -139,7 +130,7 @@ export function handleConnect(host: PipelineHost, req: IncomingMessage, socket: 
   up.setNoDelay(true);
   const onFail = (err: Error): void => {
     up.destroy();
-    rawError(socket, 503, 'Service Unavailable', `upstream connect error for CONNECT ${target}: ${err.message}\n`, 'STRATA_UPSTREAM_CONNECT_FAILED');
+    sendRawReply(socket, 503, 'Service Unavailable', `upstream connect error for CONNECT ${target}: ${err.message}\n`, 'STRATA_UPSTREAM_CONNECT_FAILED');
   };
   up.once('error', onFail);
   up.once('timeout', () => onFail(new Error(`connect timeout after ${host.limits().connectTimeoutMs} ms`)));
