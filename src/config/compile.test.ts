@@ -28,6 +28,7 @@ test('the example compiles to the expected snapshot', () => {
   assert.deepEqual(s.sidecar, {
     service: 'frontend',
     namespace: 'default',
+    locality: 'zone-a',
     inbound: { port: 15006, address: '0.0.0.0', appPort: 8080, appAddress: '127.0.0.1', appProtocol: 'http' },
     outbound: { port: 15001, address: '127.0.0.1' },
     localPorts: [
@@ -152,6 +153,7 @@ test('defaults are filled in for a minimal configuration', () => {
   assert.deepEqual(s.sidecar, {
     service: '',
     namespace: 'default',
+    locality: '',
     localPorts: [],
     upstreamProtocol: 'h2',
     limits: {

@@ -448,8 +448,17 @@ export class ResponseParser {
   }
 
   private connection(value: string): void {
-    for (const token of value.split(',')) {
-      const t = token.trim().toLowerCase();
+    const v = value.toLowerCase();
+    if (v === 'keep-alive') {
+      this.connKeepAlive = true;
+      return;
+    }
+    if (v === 'close') {
+      this.connClose = true;
+      return;
+    }
+    for (const token of v.split(',')) {
+      const t = token.trim();
       if (t === 'close') this.connClose = true;
       else if (t === 'keep-alive') this.connKeepAlive = true;
     }
