@@ -41,7 +41,7 @@ describe('resilience', () => {
     });
     peer = await startUpstream('peer');
     ports = await freePorts(10);
-    const [admin, outlierPort, healthPort, breakerPort, limitPort, faultPort, h1Port, peerInbound, peerAdmin] = ports as number[];
+    const [admin, outlierPort, healthPort, breakerPort, limitPort, faultPort, h1Port, peerInbound, peerAdmin, queuePort] = ports as number[];
     inboundSc = await startSidecar(
       `apiVersion: strata.dev/v1alpha1
 kind: Sidecar
@@ -68,6 +68,7 @@ spec:
       - { port: ${limitPort}, service: limited }
       - { port: ${faultPort}, service: faulty }
       - { port: ${h1Port}, service: peer }
+      - { port: ${queuePort}, service: queued }
   admin: { port: ${admin} }
 ---
 apiVersion: strata.dev/v1alpha1
@@ -108,6 +109,19 @@ metadata: { name: narrow }
 spec:
   service: narrow
   circuitBreaker: { maxConnections: 1, maxPending: 1, maxRequests: 1 }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: queued }
+spec:
+  endpoints: [ { address: 127.0.0.1, port: ${good.port} } ]
+---
+apiVersion: strata.dev/v1alpha1
+kind: TrafficPolicy
+metadata: { name: queued }
+spec:
+  service: queued
+  circuitBreaker: { maxConnections: 1, maxPending: 1, maxRequests: 100 }
 ---
 apiVersion: strata.dev/v1alpha1
 kind: Service
@@ -197,6 +211,23 @@ spec:
     assert.equal(r.headers['x-strata-error'], 'STRATA_OVERFLOW');
     assert.match(r.body, /maxRequests/);
     assert.equal((await slow).status, 200);
+  });
+
+  test('circuit breaker: with one connection busy and one request queued, the next gets 503 (maxPending)', async () => {
+    const port = ports[9] as number;
+    const first = request({ port, path: '/slow/1500' });
+    await waitFor('first request in flight', () => good.requests.some((r) => r.url === '/slow/1500'));
+    const second = request({ port, path: '/slow/10' });
+    await waitFor('second request queued', async () => {
+      const c = (await clusters(ports[0] as number)).find((x) => x.name === 'queued') as (ClusterDump & { pending: number }) | undefined;
+      return c?.pending === 1;
+    });
+    const third = await request({ port, path: '/third' });
+    assert.equal(third.status, 503);
+    assert.equal(third.headers['x-strata-error'], 'STRATA_OVERFLOW');
+    assert.match(third.body, /maxPending/);
+    assert.equal((await first).status, 200);
+    assert.equal((await second).status, 200);
   });
 
   test('local rate limit: the third request in the window gets 429 with Retry-After', async () => {

@@ -226,6 +226,7 @@ export class Sidecar implements PipelineHost {
       active: c.active,
       panic: c.panic,
       connections: c.connectionCount(),
+      pending: c.pendingCount(),
       endpoints: c.endpoints.map((e) => ({
         address: e.key,
         sidecar: e.spec.sidecar,

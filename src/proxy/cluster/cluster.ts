@@ -170,6 +170,13 @@ export class Cluster {
     }
   }
 
+  /** Requests waiting for a connection, over all endpoints. */
+  pendingCount(): number {
+    let n = 0;
+    for (const p of this.pools.values()) n += p.pending();
+    return n;
+  }
+
   connectionCount(): number {
     let n = 0;
     for (const p of this.pools.values()) n += p.connections();

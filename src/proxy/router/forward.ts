@@ -219,10 +219,19 @@ export function forward(ctx: ForwardContext): void {
       failWith(503, `no healthy upstream: cluster ${cluster.spec.name} has ${cluster.endpoints.length} endpoints and none is available\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
       return;
     }
+    const pool = cluster.pool(ep);
+    if (pool.pending() >= cluster.spec.circuitBreaker.maxPending) {
+      ctx.metrics.overflowed(cluster.spec.name, 'pending');
+      failWith(
+        503,
+        `upstream overflow: ${pool.pending()} requests already wait for a connection to ${ep.key} (cluster ${cluster.spec.name}, circuit breaker maxPending)\n`,
+        'STRATA_OVERFLOW',
+      );
+      return;
+    }
     endpoint = ep;
     ep.onStart();
     attemptStart = performance.now();
-    const pool = cluster.pool(ep);
     const headers = forwardRequestHeaders(req.head.headers);
     const sendBodyNow = !req.expectContinue || pool.protocol === 'h2';
     const thisCall = pool.request(
