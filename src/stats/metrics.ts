@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
+import { RequestSeries } from './request-series.js';
 
 // prom-client's index also loads its cluster aggregator, push gateway, summaries and
 // default collectors (~12 MB of resident memory in a sidecar); load only the four classes
@@ -12,49 +13,36 @@ import type * as Prom from 'prom-client';
 const require = createRequire(import.meta.url);
 const Counter = require('prom-client/lib/counter') as typeof Prom.Counter;
 const Gauge = require('prom-client/lib/gauge') as typeof Prom.Gauge;
-const Histogram = require('prom-client/lib/histogram') as typeof Prom.Histogram;
 const Registry = require('prom-client/lib/registry') as typeof Prom.Registry;
 type Counter<T extends string> = Prom.Counter<T>;
 type Gauge<T extends string> = Prom.Gauge<T>;
-type Histogram<T extends string> = Prom.Histogram<T>;
 
 export type Direction = 'inbound' | 'outbound';
 
-interface RequestChildren {
-  count: { inc(): void };
-  duration: { observe(v: number): void };
-}
+type Keys = Map<string, Map<number, string>>;
 
 export class ProxyMetrics {
   readonly registry: Prom.Registry = new Registry();
-  private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
+  private readonly requests: RequestSeries;
   private readonly retries: Counter<string>;
   private readonly overflow: Counter<string>;
   private readonly upstreamFailures: Counter<string>;
   private readonly localReplies: Counter<string>;
   readonly configReloads: Counter<string>;
   readonly downstreamConnections: Gauge<string>;
-  private readonly children = new Map<string, RequestChildren>();
+  /** direction → destination → status → series key, so the hot path builds no strings. */
+  private readonly keys: Record<Direction, Keys> = { inbound: new Map(), outbound: new Map() };
 
   constructor(
     readonly source: string,
     collectors: { endpoints?: () => { cluster: string; state: string; count: number }[] } = {},
   ) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'strata_requests_total',
-      help: 'Requests completed by the sidecar',
-      labelNames: ['direction', 'source', 'destination', 'code'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'strata_request_duration_seconds',
-      help: 'Request latency seen by the sidecar, from request start to response end',
-      labelNames: ['direction', 'source', 'destination', 'code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
+    this.requests = new RequestSeries('strata_requests_total', 'strata_request_duration_seconds', [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]);
+    this.registry.registerMetric(this.requests.counter as unknown as Prom.Metric);
+    this.registry.registerMetric(this.requests.histogram as unknown as Prom.Metric);
     this.retries = new Counter({ name: 'strata_upstream_retries_total', help: 'Retries sent upstream', labelNames: ['cluster'], registers });
     this.overflow = new Counter({
       name: 'strata_upstream_overflow_total',
@@ -102,15 +90,20 @@ export class ProxyMetrics {
   }
 
   request(direction: Direction, destination: string, status: number, seconds: number): void {
-    const key = `${direction}|${destination}|${status}`;
-    let c = this.children.get(key);
-    if (c === undefined) {
-      const labels = { direction, source: this.source, destination, code: String(status) };
-      c = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
-      this.children.set(key, c);
+    let byStatus = this.keys[direction].get(destination);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.keys[direction].set(destination, byStatus);
     }
-    c.count.inc();
-    c.duration.observe(seconds);
+    let key = byStatus.get(status);
+    if (key === undefined) {
+      key = `${direction}|${destination}|${status}`;
+      byStatus.set(status, key);
+    }
+    if (!this.requests.record(key, seconds)) {
+      this.requests.add(key, { direction, source: this.source, destination, code: String(status) });
+      this.requests.record(key, seconds);
+    }
   }
 
   retry(cluster: string): void {

@@ -26,8 +26,7 @@ const HOP_BY_HOP = new Set([
  */
 export function forwardRequestHeaders(src: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const connection = src['connection'];
-  const named = connection ? connectionTokens(connection) : undefined;
+  const named = connectionNamed(src['connection']);
   for (const name in src) {
     if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name)) continue;
     if (named !== undefined && named.has(name)) continue;
@@ -41,14 +40,21 @@ export function forwardRequestHeaders(src: IncomingHttpHeaders): OutgoingHttpHea
 /** Copy response headers for the next hop (drops :status, hop-by-hop, Connection-named). */
 export function forwardResponseHeaders(src: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const connection = src['connection'];
-  const named = connection ? connectionTokens(connection) : undefined;
+  const named = connectionNamed(src['connection']);
   for (const name in src) {
     if (name.charCodeAt(0) === 58 || (HOP_BY_HOP.has(name) && name !== 'host')) continue;
     if (named !== undefined && named.has(name)) continue;
     out[name] = src[name];
   }
   return out;
+}
+
+/** Extra headers named in Connection; undefined for the usual `keep-alive` / `close` (no work per request). */
+function connectionNamed(value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const v = value.length <= 10 ? value.toLowerCase() : '';
+  if (v === 'keep-alive' || v === 'close' || v === 'upgrade') return undefined;
+  return connectionTokens(value);
 }
 
 function connectionTokens(value: string): Set<string> {
