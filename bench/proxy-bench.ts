@@ -51,7 +51,7 @@ function choosePlacement(args: BenchArgs, machine: MachineInfo): { placement: Pl
   if (machine.nproc < 2) return { placement: { proxy: undefined, load: undefined }, note: `not pinned: only ${machine.nproc} CPU` };
   if (!hasCommand('taskset')) return { placement: { proxy: undefined, load: undefined }, note: 'not pinned: taskset not found' };
   setTaskset('taskset');
-  spawnSync('taskset', ['-pc', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  spawnSync('taskset', ['-a', '-pc', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   return {
     placement: { proxy: PROXY_CPU, load: LOAD_CPU },
     note: `proxy under test on CPU ${PROXY_CPU}; load generator, upstream and harness on CPU ${LOAD_CPU}`,

@@ -182,7 +182,7 @@ async function throughputRun(row: RowDef, ctx: BenchContext, port: number, proxy
   const w = watch([...proxy.map((c) => c.pid), upstream.pid]);
   const r = await closedLoop(row, ctx, port, ctx.args.duration);
   const u = w.finish();
-  checkAlive(proxy);
+  checkAlive([...proxy, upstream]);
   checkProtocol(row, r);
   const proxyProcs = u.procs.slice(0, proxy.length);
   const up = u.procs[proxy.length];
@@ -211,7 +211,7 @@ async function latencyRun(row: RowDef, ctx: BenchContext, port: number, proxy: r
   const w = watch([...proxy.map((c) => c.pid), upstream.pid]);
   const l = await fixedRate(row, ctx, port, ctx.args.latencyDuration);
   const u = w.finish();
-  checkAlive(proxy);
+  checkAlive([...proxy, upstream]);
   if (l.samples === 0) throw new Error('latency run: no successful request');
   return {
     p50Ms: l.p50Ms !== undefined ? round(l.p50Ms, 3) : null,
