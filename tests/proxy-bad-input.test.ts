@@ -106,6 +106,31 @@ spec:
     await alive();
   });
 
+  test('request smuggling: ambiguous framing is refused before anything reaches the upstream', async () => {
+    const before = up.requests.length;
+    const cases: [string, RegExp][] = [
+      ['POST / HTTP/1.1\r\nHost: up\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd', /^HTTP\/1\.1 400 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nContent-Length: +4\r\n\r\nabcd', /^HTTP\/1\.1 400 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', /^HTTP\/1\.1 501 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: identity\r\nContent-Length: 4\r\n\r\nabcd', /^HTTP\/1\.1 400 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['GET / HTTP/1.1\r\nHost: up\r\nHost: other\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['GET / HTTP/1.1\r\nX-A: 1\r\n\r\n', /^HTTP\/1\.1 400 /],
+      ['GET / HTTP/1.1\nHost: up\n\n', /^HTTP\/1\.1 400 /],
+      ['POST / HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n', /^HTTP\/1\.1 400 /],
+    ];
+    for (const [input, status] of cases) {
+      const r = await raw(port, input);
+      assert.match(r.text, status, JSON.stringify(input));
+      assert.match(r.text, /x-strata-error: STRATA_BAD_REQUEST/);
+      assert.ok(r.closed, 'the connection is closed after a framing error');
+    }
+    assert.equal(up.requests.length, before, 'no refused request reached the upstream');
+    await alive();
+  });
+
   test('bad CONNECT target gets 400', async () => {
     const r = await raw(proxyPort, 'CONNECT nonsense HTTP/1.1\r\nHost: nonsense\r\n\r\n');
     assert.match(r.text, /^HTTP\/1\.1 400 /);

@@ -8,10 +8,83 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import http from 'node:http';
+import net from 'node:net';
 import { freePorts, request, startSidecar, startUpstream } from './lib/harness.js';
 import type { SidecarProcess, Upstream } from './lib/harness.js';
 
 const exec = promisify(execFile);
+
+/** Complete responses in a byte stream (content-length or chunked bodies; 1xx heads skipped). */
+function parseResponses(text: string): { status: number; body: string }[] {
+  const out: { status: number; body: string }[] = [];
+  let i = 0;
+  while (true) {
+    const end = text.indexOf('\r\n\r\n', i);
+    if (end < 0) return out;
+    const head = text.slice(i, end);
+    const status = Number(head.slice(9, 12));
+    let j = end + 4;
+    let body = '';
+    if (/transfer-encoding: chunked/i.test(head)) {
+      while (true) {
+        const eol = text.indexOf('\r\n', j);
+        if (eol < 0) return out;
+        const size = parseInt(text.slice(j, eol), 16);
+        if (size === 0) {
+          if (text.length < eol + 4) return out;
+          j = eol + 4;
+          break;
+        }
+        if (text.length < eol + 2 + size + 2) return out;
+        body += text.slice(eol + 2, eol + 2 + size);
+        j = eol + 2 + size + 2;
+      }
+    } else {
+      const n = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+      if (text.length < j + n) return out;
+      body = text.slice(j, j + n);
+      j += n;
+    }
+    if (status >= 200) out.push({ status, body });
+    i = j;
+  }
+}
+
+/**
+ * One raw connection: write each piece (a piece with `waitFor` waits until that text has
+ * arrived), collect until `count` complete responses arrived; returns their bodies (JSON echoes).
+ */
+function rawExchange(port: number, pieces: { write: string; waitFor?: string }[], count: number): Promise<{ url: string; body: string }[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let text = '';
+    let next = 0;
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`timed out; got ${JSON.stringify(text)}`));
+    }, 15_000);
+    const pump = (): void => {
+      while (next < pieces.length) {
+        const p = pieces[next] as { write: string; waitFor?: string };
+        if (p.waitFor !== undefined && !text.includes(p.waitFor)) return;
+        s.write(p.write);
+        next++;
+      }
+    };
+    s.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      pump();
+      const rs = parseResponses(text);
+      if (rs.length >= count) {
+        clearTimeout(t);
+        s.destroy();
+        resolve(rs.map((r) => JSON.parse(r.body) as { url: string; body: string }));
+      }
+    });
+    s.on('error', reject);
+    pump();
+  });
+}
 
 describe('sidecar HTTP/1.1', () => {
   let sc: SidecarProcess;
@@ -235,6 +308,43 @@ spec:
   test('Expect: 100-continue is honoured (curl waits for 100 and sends the body)', async () => {
     const { stdout } = await exec('curl', ['-s', '-H', 'Expect: 100-continue', '--data-binary', 'continued-body', `http://127.0.0.1:${localPort}/continue`]);
     assert.equal(JSON.parse(stdout).body, 'continued-body');
+  });
+
+  test('pipelined requests on one connection are answered in order', async () => {
+    const got = await rawExchange(
+      localPort,
+      [{ write: 'GET /slow/200 HTTP/1.1\r\nHost: web\r\n\r\nGET /p2 HTTP/1.1\r\nHost: web\r\n\r\nPOST /p3 HTTP/1.1\r\nHost: web\r\ncontent-length: 3\r\n\r\nabcGET /p4 HTTP/1.1\r\nHost: web\r\n\r\n' }],
+      4,
+    );
+    assert.deepEqual(
+      got.map((e) => [e.url, e.body]),
+      [
+        ['/slow/200', ''],
+        ['/p2', ''],
+        ['/p3', 'abc'],
+        ['/p4', ''],
+      ],
+    );
+  });
+
+  test('a request that needs node:http (Expect: 100-continue) after others on the same connection is served from that request on', async () => {
+    const got = await rawExchange(
+      localPort,
+      [
+        { write: 'GET /first HTTP/1.1\r\nHost: web\r\n\r\nPOST /second HTTP/1.1\r\nHost: web\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n' },
+        { write: 'body', waitFor: 'HTTP/1.1 100 Continue' },
+        { write: 'GET /third HTTP/1.1\r\nHost: web\r\n\r\n', waitFor: '"url":"/second"' },
+      ],
+      3,
+    );
+    assert.deepEqual(
+      got.map((e) => [e.url, e.body]),
+      [
+        ['/first', ''],
+        ['/second', 'body'],
+        ['/third', ''],
+      ],
+    );
   });
 
   test('body over the configured limit gets 413', async () => {

@@ -3,12 +3,10 @@
  * Responses the sidecar makes itself. Every error names its cause in the body and carries a
  * stable code in `x-strata-error`, so an operator never has to guess what a bare 503 meant.
  */
-import type { ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { Http2ServerResponse } from 'node:http2';
 import type { ProxyErrorCode } from '../../errors.js';
-
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+import type { DownstreamResponse } from './downstream.js';
 
 export function sendLocalReply(
   res: DownstreamResponse,
@@ -30,7 +28,7 @@ export function sendLocalReply(
   if (code) headers['x-strata-error'] = code;
   if (extra) for (const k in extra) headers[k] = extra[k] as string;
   try {
-    (res as ServerResponse).writeHead(status, headers);
+    res.writeHead(status, headers);
     res.end(payload);
   } catch {
     destroyResponse(res);
@@ -38,11 +36,11 @@ export function sendLocalReply(
 }
 
 export function destroyResponse(res: DownstreamResponse): void {
-  const h2 = (res as Http2ServerResponse).stream;
-  if (h2 !== undefined) {
-    if (!h2.destroyed) h2.close(0x2 /* INTERNAL_ERROR */);
+  if (res instanceof Http2ServerResponse) {
+    if (!res.stream.destroyed) res.stream.close(0x2 /* INTERNAL_ERROR */);
   } else {
-    (res as ServerResponse).socket?.destroy();
+    // HTTP/1.1: the connection goes (node's ServerResponse destroys its socket, as the lean server's does).
+    res.destroy();
   }
 }
 

@@ -4,8 +4,7 @@
  *   listener role → virtual host → route → filter chain (request side) → router stage
  *   (cluster → balancer → pool) → response filters → client.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import { Http2ServerRequest } from 'node:http2';
 import type { ProxyErrorCode } from '../../errors.js';
 import type { Limits } from '../../config/snapshot.js';
 import type { ClusterManager } from '../cluster/cluster.js';
@@ -16,10 +15,10 @@ import { forward } from '../router/forward.js';
 import type { Runtime } from '../runtime.js';
 import type { ProxyMetrics } from '../../stats/metrics.js';
 import { hostOnly, splitAbsoluteForm } from './headers.js';
-import type { DownstreamResponse } from './local-reply.js';
+import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import { sendLocalReply } from './local-reply.js';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 
 /** What a listener is for; decides how a request finds its virtual host. */
 export type ListenerRole =
@@ -37,6 +36,8 @@ export interface PipelineHost {
   requestStarted(): void;
   requestFinished(): void;
 }
+
+const NO_FILTERS: readonly HttpFilter[] = [];
 
 /** Bodies up to this size are buffered when the route retries, so a retry can resend them. */
 const RETRY_BUFFER_BYTES = 64 * 1024;
@@ -92,8 +93,7 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
     fail(413, `request body too large: ${declared} bytes, limit ${limits.maxBodyBytes}\n`, 'STRATA_BODY_TOO_LARGE', { connection: 'close' });
     return;
   }
-  const h2stream = (req as Http2ServerRequest).stream;
-  const bodyless = h2stream !== undefined ? h2stream.endAfterHeaders || declared === 0 : declared <= 0 && headers['transfer-encoding'] === undefined;
+  const bodyless = req instanceof Http2ServerRequest ? req.stream.endAfterHeaders || declared === 0 : declared <= 0 && headers['transfer-encoding'] === undefined;
 
   // ── virtual host and route ────────────────────────────────────────────────────
   let route: CompiledRoute | undefined;
@@ -127,47 +127,10 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
 
   const head: RequestHead = { method, authority, path, headers };
   const factories = rt.chain(route.spec);
-  const filters: HttpFilter[] = factories.length === 0 ? [] : factories.map((f) => f());
+  const filters: readonly HttpFilter[] = factories.length === 0 ? NO_FILTERS : factories.map((f) => f());
   const theRoute = route;
 
-  // ── filter chain (request side) ───────────────────────────────────────────────
-  let paused = -1;
   let ended = false;
-  const cb: FilterCallbacks = {
-    respond(status, body, extra, code) {
-      if (ended) return;
-      ended = true;
-      reply(status, body, code, extra);
-      req.resume();
-      done(status);
-    },
-    resume() {
-      if (ended || paused < 0) return;
-      const next = paused + 1;
-      paused = -1;
-      runChain(next);
-    },
-    now: () => performance.now(),
-    routeName: route.spec.name,
-    serviceName: destination,
-  };
-  const runChain = (from: number): void => {
-    for (let i = from; i < filters.length; i++) {
-      const f = filters[i] as HttpFilter;
-      if (f.onRequestHeaders === undefined) continue;
-      paused = i;
-      let status;
-      try {
-        status = f.onRequestHeaders(head, cb);
-      } catch (err) {
-        cb.respond(500, `filter error in route ${theRoute.spec.name}: ${(err as Error).message}\n`);
-        return;
-      }
-      if (status === 'stop' || ended) return;
-      paused = -1;
-    }
-    terminal();
-  };
 
   // ── router stage ──────────────────────────────────────────────────────────────
   const terminal = (): void => {
@@ -207,7 +170,7 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
           bodyless,
           buffered,
           expectContinue,
-          writeContinue: () => (res as ServerResponse).writeContinue?.(),
+          writeContinue: () => res.writeContinue?.(),
         },
         res,
         cluster,
@@ -230,8 +193,51 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
     }
   };
 
-  if (filters.length === 0) terminal();
-  else runChain(0);
+  // Most routes have no filters: no chain machinery for them.
+  if (filters.length === 0) {
+    terminal();
+    return;
+  }
+
+  // ── filter chain (request side) ───────────────────────────────────────────────
+  let paused = -1;
+  const cb: FilterCallbacks = {
+    respond(status, body, extra, code) {
+      if (ended) return;
+      ended = true;
+      reply(status, body, code, extra);
+      req.resume();
+      done(status);
+    },
+    resume() {
+      if (ended || paused < 0) return;
+      const next = paused + 1;
+      paused = -1;
+      runChain(next);
+    },
+    now: () => performance.now(),
+    routeName: theRoute.spec.name,
+    serviceName: destination,
+  };
+  const runChain = (from: number): void => {
+    for (let i = from; i < filters.length; i++) {
+      const f = filters[i] as HttpFilter;
+      if (f.onRequestHeaders === undefined) continue;
+      paused = i;
+      let status;
+      try {
+        status = f.onRequestHeaders(head, cb);
+      } catch (err) {
+        cb.respond(500, `filter error in route ${theRoute.spec.name}: ${(err as Error).message}\n`);
+        return;
+      }
+      if (status === 'stop' || ended) return;
+      paused = -1;
+    }
+    terminal();
+  };
+
+  runChain(0);
 }
 
 function bufferBody(req: DownstreamRequest, size: number, then: (buf: Buffer | undefined) => void): void {
@@ -258,7 +264,7 @@ function limitStreamingBody(
     if (n > max && n - c.length <= max) {
       reply(413, `request body too large: more than ${max} bytes\n`, 'STRATA_BODY_TOO_LARGE', { connection: 'close' });
       req.unpipe();
-      (req as IncomingMessage).destroy?.();
+      req.destroy();
     }
   });
 }

@@ -4,6 +4,10 @@
  * with the protections a proxy owes its upstreams: header size limit (431), header timeout
  * (slowloris), malformed requests (400). Upgrade (WebSocket) and CONNECT are handed to the
  * tunnel module; everything else goes down the request pipeline.
+ *
+ * HTTP/1.1 connections are served by the lean server in `http/h1-server/`; a request it
+ * does not serve itself (Upgrade, CONNECT, Expect, HTTP/1.0) moves the connection to
+ * node:http, which handles it as before (tunnels, 100-continue).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -15,6 +19,7 @@ import type { Duplex } from 'node:stream';
 import type { PipelineHost, ListenerRole } from '../http/pipeline.js';
 import { handleRequest } from '../http/pipeline.js';
 import { sniffProtocol } from '../http/sniff.js';
+import { H1Server } from '../http/h1-server/server.js';
 import type { Listener } from './listener.js';
 import { boundPort, listenOn } from './listener.js';
 import { sendRawReply } from '../http/local-reply.js';
@@ -50,6 +55,8 @@ export class HttpListener implements Listener {
   private readonly server: http.Server;
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
+  /** The lean HTTP/1.1 server; `h1` (node:http) takes over connections it hands off. */
+  private readonly fast: H1Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
@@ -117,16 +124,23 @@ export class HttpListener implements Listener {
       /* a broken client session never takes the listener down */
     });
 
-    // The HTTP/1.1 server owns the port (so its connection tracking drives the header
-    // timeout and idle closing); its own connection handler is called only for sockets
-    // that turn out to speak HTTP/1.1.
+    // node:http's server owns the port (so server.close() waits for every connection); its
+    // own connection handler is called only for connections the lean server hands off.
     this.server = this.h1;
     const h1Connection = this.h1.listeners('connection')[0] as ((s: net.Socket) => void) | undefined;
     if (!h1Connection) throw new Error('node:http server has no connection handler');
     this.h1.removeAllListeners('connection');
+    this.fast = new H1Server({
+      maxHeaderBytes: limits.maxHeaderBytes,
+      headerTimeoutMs: limits.headerTimeoutMs,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      onRequest: (req, res) => handleRequest(host, opts.role, req, res),
+      handoff: (s) => h1Connection.call(this.h1, s),
+      onLocalReply: (code) => host.metrics.localReply(code),
+    });
     tlsServer?.on('secureConnection', (t: tls.TLSSocket) => {
       if (t.alpnProtocol === 'h2') this.h2.emit('connection', t);
-      else h1Connection.call(this.h1, t as unknown as net.Socket);
+      else this.fast.handle(t);
     });
     tlsServer?.on('tlsClientError', (_err, t) => t.destroy());
     this.h1.on('connection', (socket: net.Socket) => {
@@ -148,7 +162,7 @@ export class HttpListener implements Listener {
         return;
       }
       sniffProtocol(socket, {
-        h1: (s) => h1Connection.call(this.h1, s),
+        h1: (s, first) => this.fast.handle(s, first),
         h2: (s) => this.h2.emit('connection', s),
       });
     });
@@ -166,6 +180,7 @@ export class HttpListener implements Listener {
   stopAccepting(): Promise<void> {
     this.closing = true;
     for (const s of this.sessions) s.close();
+    this.fast.closeIdle();
     this.h1.closeIdleConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
@@ -174,6 +189,7 @@ export class HttpListener implements Listener {
   destroy(): void {
     this.closing = true;
     for (const s of this.sessions) s.destroy();
+    this.fast.destroy();
     for (const s of this.sockets) s.destroy();
     this.server.close();
   }

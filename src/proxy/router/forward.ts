@@ -4,7 +4,7 @@
  * overall timeouts, retries (exponential backoff with jitter, bounded by a retry budget),
  * circuit breaking and outlier reporting, then stream the response (and trailers) back.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { RetrySpec } from '../../config/snapshot.js';
 import type { ProxyErrorCode } from '../../errors.js';
@@ -15,15 +15,15 @@ import { shouldRetry } from '../cluster/retry.js';
 import { backoffMs } from '../cluster/backoff.js';
 import type { HttpFilter, RequestHead, ResponseHead } from '../filters/filter.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from '../http/headers.js';
-import type { DownstreamResponse } from '../http/local-reply.js';
+import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
 import { destroyResponse } from '../http/local-reply.js';
-import type { UpstreamCall, UpstreamFailure } from '../pool/upstream.js';
+import type { UpstreamCall, UpstreamFailure, UpstreamHandlers } from '../pool/upstream.js';
 import type { ProxyMetrics, Direction } from '../../stats/metrics.js';
 
 export interface ForwardRequest {
   readonly head: RequestHead;
   /** The downstream request body (already known to be empty when `bodyless`). */
-  readonly body: Readable;
+  readonly body: DownstreamRequest;
   readonly bodyless: boolean;
   /** Fully buffered body, when the request was buffered for retries. */
   readonly buffered: Buffer | undefined;
@@ -57,7 +57,7 @@ function describe(err: Error): string {
 
 /** Forward one request; everything after this is callbacks. */
 export function forward(ctx: ForwardContext): void {
-  const { cluster, req, res } = ctx;
+  const cluster = ctx.cluster;
   if (!cluster.breaker.tryStartRequest()) {
     ctx.metrics.overflowed(cluster.spec.name, 'requests');
     ctx.reply(503, `upstream overflow: cluster ${cluster.spec.name} has ${cluster.spec.circuitBreaker.maxRequests} requests in flight (circuit breaker maxRequests)\n`, 'STRATA_OVERFLOW');
@@ -65,223 +65,292 @@ export function forward(ctx: ForwardContext): void {
     return;
   }
   cluster.active++;
-  let retries = 0;
-  let call: UpstreamCall | undefined;
-  let endpoint: Endpoint | undefined;
-  let attemptStart = 0;
-  let perTryTimer: NodeJS.Timeout | undefined;
-  let overallTimer: NodeJS.Timeout | undefined;
-  let backoffTimer: NodeJS.Timeout | undefined;
-  let finished = false;
-  let inRetryBudget = false;
+  new Exchange(ctx).start();
+}
+
+/**
+ * One forwarded request, from the first attempt to the end of the response. State lives in
+ * fields and the steps are methods (timers get the exchange as their argument), so the
+ * common path allocates no closures beyond the downstream 'close' listener and the
+ * response body's listeners.
+ */
+class Exchange {
+  private retries = 0;
+  /** The attempt in flight (handlers of older attempts are ignored). */
+  call: UpstreamCall | undefined;
+  private endpoint: Endpoint | undefined;
+  private attemptStart = 0;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private overallTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  finished = false;
+  private inRetryBudget = false;
   /** Streaming bodies can only be sent once: no retry after the body started flowing. */
-  const replayable = req.bodyless || req.buffered !== undefined;
-  let bodyConsumed = false;
+  private readonly replayable: boolean;
+  private bodyConsumed = false;
 
-  const finish = (status: number): void => {
-    if (finished) return;
-    finished = true;
-    clearTimers();
-    if (inRetryBudget) cluster.retryBudget.release();
-    cluster.breaker.endRequest();
-    cluster.active--;
-    ctx.done(status);
-  };
-  const clearTimers = (): void => {
-    if (perTryTimer) clearTimeout(perTryTimer);
-    if (overallTimer) clearTimeout(overallTimer);
-    if (backoffTimer) clearTimeout(backoffTimer);
-    perTryTimer = overallTimer = backoffTimer = undefined;
-  };
-  const endAttempt = (failed: boolean): void => {
-    if (endpoint) endpoint.onEnd(performance.now() - attemptStart, failed, Date.now());
-    endpoint = undefined;
-    if (perTryTimer) clearTimeout(perTryTimer);
-    perTryTimer = undefined;
-  };
-  const failWith = (status: number, message: string, code: ProxyErrorCode): void => {
-    ctx.reply(status, message, code);
-    finish(status);
-  };
-
-  // The downstream went away: stop everything upstream.
-  res.once('close', () => {
-    if (finished) return;
-    call?.abort();
-    endAttempt(false);
-    finish(499);
-  });
-
-  if (ctx.timeoutMs > 0) {
-    overallTimer = setTimeout(() => {
-      if (finished || res.headersSent) return;
-      call?.abort();
-      const ep = endpoint;
-      endAttempt(true);
-      ctx.metrics.upstreamFailure(cluster.spec.name, 'timeout');
-      failWith(
-        504,
-        `upstream request timeout: no response within ${ctx.timeoutMs} ms (route ${ctx.routeName}, cluster ${cluster.spec.name}${ep ? `, endpoint ${ep.key}` : ''})\n`,
-        'STRATA_UPSTREAM_TIMEOUT',
-      );
-    }, ctx.timeoutMs);
+  constructor(readonly ctx: ForwardContext) {
+    this.replayable = ctx.req.bodyless || ctx.req.buffered !== undefined;
   }
 
-  const maybeRetry = (outcome: AttemptOutcome): boolean => {
+  start(): void {
+    const ctx = this.ctx;
+    // The downstream went away: stop everything upstream.
+    ctx.res.once('close', () => this.downstreamClosed());
+    if (ctx.timeoutMs > 0) this.overallTimer = setTimeout(overallTimeout, ctx.timeoutMs, this);
+    this.attempt();
+  }
+
+  private finish(status: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimers();
+    const cluster = this.ctx.cluster;
+    if (this.inRetryBudget) cluster.retryBudget.release();
+    cluster.breaker.endRequest();
+    cluster.active--;
+    this.ctx.done(status);
+  }
+
+  private clearTimers(): void {
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    if (this.overallTimer) clearTimeout(this.overallTimer);
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.perTryTimer = this.overallTimer = this.backoffTimer = undefined;
+  }
+
+  endAttempt(failed: boolean): void {
+    if (this.endpoint) this.endpoint.onEnd(performance.now() - this.attemptStart, failed, Date.now());
+    this.endpoint = undefined;
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
+  }
+
+  private failWith(status: number, message: string, code: ProxyErrorCode): void {
+    this.ctx.reply(status, message, code);
+    this.finish(status);
+  }
+
+  private downstreamClosed(): void {
+    if (this.finished) return;
+    this.call?.abort();
+    this.endAttempt(false);
+    this.finish(499);
+  }
+
+  /** The whole-request timer fired. */
+  timedOut(): void {
+    const ctx = this.ctx;
+    if (this.finished || ctx.res.headersSent) return;
+    this.call?.abort();
+    const ep = this.endpoint;
+    this.endAttempt(true);
+    ctx.metrics.upstreamFailure(ctx.cluster.spec.name, 'timeout');
+    this.failWith(
+      504,
+      `upstream request timeout: no response within ${ctx.timeoutMs} ms (route ${ctx.routeName}, cluster ${ctx.cluster.spec.name}${ep ? `, endpoint ${ep.key}` : ''})\n`,
+      'STRATA_UPSTREAM_TIMEOUT',
+    );
+  }
+
+  /** The per-try timer of `attempt` fired. */
+  tryTimedOut(attempt: Attempt): void {
+    const spec = this.ctx.retry;
+    if (this.call !== attempt.call || this.finished || this.ctx.res.headersSent) return;
+    attempt.call?.abort();
+    this.endAttempt(true);
+    this.onFailure('timeout', new Error(`no response within ${spec?.perTryTimeoutMs} ms`), attempt.ep);
+  }
+
+  private maybeRetry(outcome: AttemptOutcome): boolean {
+    const ctx = this.ctx;
     const spec = ctx.retry;
-    if (!spec || finished) return false;
-    if (!replayable && bodyConsumed) return false;
-    if (!shouldRetry(spec, req.head.method, outcome, retries)) return false;
-    if (!inRetryBudget) {
+    if (!spec || this.finished) return false;
+    if (!this.replayable && this.bodyConsumed) return false;
+    if (!shouldRetry(spec, ctx.req.head.method, outcome, this.retries)) return false;
+    const cluster = ctx.cluster;
+    if (!this.inRetryBudget) {
       if (!cluster.retryBudget.tryAcquire(cluster.active)) {
         ctx.metrics.overflowed(cluster.spec.name, 'retry-budget');
         return false;
       }
-      inRetryBudget = true;
+      this.inRetryBudget = true;
     }
-    retries++;
+    this.retries++;
     ctx.metrics.retry(cluster.spec.name);
-    backoffTimer = setTimeout(() => {
-      backoffTimer = undefined;
-      attempt();
-    }, backoffMs(retries, spec.backoff.baseMs, spec.backoff.maxMs));
+    this.backoffTimer = setTimeout(backoffDone, backoffMs(this.retries, spec.backoff.baseMs, spec.backoff.maxMs), this);
     return true;
-  };
+  }
 
-  const onFailure = (kind: UpstreamFailure | 'timeout', err: Error, ep: Endpoint): void => {
-    ctx.metrics.upstreamFailure(cluster.spec.name, kind);
-    cluster.report(ep, kind === 'connect-failure' ? 'connect-failure' : 'gateway-error');
-    if (maybeRetry({ kind })) return;
-    const tries = retries > 0 ? ` after ${retries + 1} attempts` : '';
+  /** The backoff before a retry is over. */
+  retryNow(): void {
+    this.backoffTimer = undefined;
+    this.attempt();
+  }
+
+  onFailure(kind: UpstreamFailure | 'timeout', err: Error, ep: Endpoint): void {
+    const ctx = this.ctx;
+    const name = ctx.cluster.spec.name;
+    ctx.metrics.upstreamFailure(name, kind);
+    ctx.cluster.report(ep, kind === 'connect-failure' ? 'connect-failure' : 'gateway-error');
+    if (this.maybeRetry({ kind })) return;
+    const tries = this.retries > 0 ? ` after ${this.retries + 1} attempts` : '';
     if (kind === 'connect-failure') {
-      failWith(503, `upstream connect error: ${describe(err)} (cluster ${cluster.spec.name}, endpoint ${ep.key}${tries})\n`, 'STRATA_UPSTREAM_CONNECT_FAILED');
+      this.failWith(503, `upstream connect error: ${describe(err)} (cluster ${name}, endpoint ${ep.key}${tries})\n`, 'STRATA_UPSTREAM_CONNECT_FAILED');
     } else if (kind === 'timeout') {
-      failWith(504, `upstream per-try timeout: ${describe(err)} (cluster ${cluster.spec.name}, endpoint ${ep.key}${tries})\n`, 'STRATA_UPSTREAM_TIMEOUT');
+      this.failWith(504, `upstream per-try timeout: ${describe(err)} (cluster ${name}, endpoint ${ep.key}${tries})\n`, 'STRATA_UPSTREAM_TIMEOUT');
     } else {
-      failWith(502, `upstream reset before response: ${describe(err)} (cluster ${cluster.spec.name}, endpoint ${ep.key}${tries})\n`, 'STRATA_UPSTREAM_RESET');
+      this.failWith(502, `upstream reset before response: ${describe(err)} (cluster ${name}, endpoint ${ep.key}${tries})\n`, 'STRATA_UPSTREAM_RESET');
     }
-  };
+  }
 
-  const onResponse = (ep: Endpoint, status: number, headers: IncomingHttpHeaders, body: Readable, trailers: () => IncomingHttpHeaders | undefined): void => {
-    if (finished) {
+  onResponse(ep: Endpoint, status: number, headers: IncomingHttpHeaders, body: Readable, trailers: () => IncomingHttpHeaders | undefined): void {
+    if (this.finished) {
       body.resume();
       return;
     }
+    const ctx = this.ctx;
+    const cluster = ctx.cluster;
     const gateway = status === 502 || status === 503 || status === 504;
     cluster.report(ep, gateway ? 'gateway-error' : status >= 500 ? '5xx' : 'success');
-    if (ctx.retry !== undefined && status >= 400 && maybeRetry({ kind: 'response', status })) {
-      endAttempt(true);
+    if (ctx.retry !== undefined && status >= 400 && this.maybeRetry({ kind: 'response', status })) {
+      this.endAttempt(true);
       body.resume();
       return;
     }
-    if (perTryTimer) clearTimeout(perTryTimer);
-    perTryTimer = undefined;
-    if (overallTimer) clearTimeout(overallTimer);
-    overallTimer = undefined;
-    const out = res as ServerResponse;
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
+    if (this.overallTimer) clearTimeout(this.overallTimer);
+    this.overallTimer = undefined;
+    const res = ctx.res;
     const head: ResponseHead = { status, headers: forwardResponseHeaders(headers) as ResponseHead['headers'] };
-    for (let i = ctx.filters.length - 1; i >= 0; i--) ctx.filters[i]?.onResponseHeaders?.(head, req.head);
+    for (let i = ctx.filters.length - 1; i >= 0; i--) ctx.filters[i]?.onResponseHeaders?.(head, ctx.req.head);
     try {
-      out.writeHead(head.status, head.headers as OutgoingHttpHeaders);
+      res.writeHead(head.status, head.headers as OutgoingHttpHeaders);
     } catch (err) {
-      endAttempt(true);
+      this.endAttempt(true);
       body.resume();
-      failWith(502, `invalid upstream response headers: ${describe(err as Error)} (cluster ${cluster.spec.name})\n`, 'STRATA_UPSTREAM_RESET');
+      this.failWith(502, `invalid upstream response headers: ${describe(err as Error)} (cluster ${cluster.spec.name})\n`, 'STRATA_UPSTREAM_RESET');
       return;
     }
     body.on('data', (chunk: Buffer) => {
-      if (!out.write(chunk)) {
+      if (!res.write(chunk)) {
         body.pause();
-        out.once('drain', () => body.resume());
+        res.once('drain', () => body.resume());
       }
     });
     body.once('end', () => {
       const t = trailers();
       if (t) {
         const out = forwardResponseHeaders(t);
-        if (Object.keys(out).length > 0) res.addTrailers(out as Record<string, string>);
+        if (Object.keys(out).length > 0) res.addTrailers(out);
       }
-      endAttempt(status >= 500);
+      this.endAttempt(status >= 500);
       res.end();
-      finish(head.status);
+      this.finish(head.status);
     });
     body.once('error', () => {
-      endAttempt(true);
+      this.endAttempt(true);
       destroyResponse(res);
-      finish(502);
+      this.finish(502);
     });
-  };
+  }
 
-  const attempt = (): void => {
-    if (finished) return;
+  private attempt(): void {
+    if (this.finished) return;
+    const ctx = this.ctx;
+    const cluster = ctx.cluster;
+    const req = ctx.req;
     const ep = cluster.pick(ctx.hashKey);
     if (ep === undefined) {
-      failWith(503, `no healthy upstream: cluster ${cluster.spec.name} has ${cluster.endpoints.length} endpoints and none is available\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
+      this.failWith(503, `no healthy upstream: cluster ${cluster.spec.name} has ${cluster.endpoints.length} endpoints and none is available\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
       return;
     }
     const pool = cluster.pool(ep);
     if (pool.pending() >= cluster.spec.circuitBreaker.maxPending) {
       ctx.metrics.overflowed(cluster.spec.name, 'pending');
-      failWith(
+      this.failWith(
         503,
         `upstream overflow: ${pool.pending()} requests already wait for a connection to ${ep.key} (cluster ${cluster.spec.name}, circuit breaker maxPending)\n`,
         'STRATA_OVERFLOW',
       );
       return;
     }
-    endpoint = ep;
+    this.endpoint = ep;
     ep.onStart();
-    attemptStart = performance.now();
-    const headers = forwardRequestHeaders(req.head.headers);
-    const sendBodyNow = !req.expectContinue || pool.protocol === 'h2';
-    const thisCall = pool.request(
+    this.attemptStart = performance.now();
+    const h2 = pool.protocol === 'h2';
+    const handlers = new Attempt(this, ep);
+    const call = pool.request(
       {
         method: req.head.method,
         path: req.head.path,
         authority: req.head.authority,
-        headers,
+        headers: forwardRequestHeaders(req.head.headers),
         endStream: req.bodyless,
-        expectContinue: req.expectContinue && pool.protocol === 'http1',
+        expectContinue: req.expectContinue && !h2,
       },
-      {
-        onResponse: (status, h, body, trailers) => {
-          if (call !== thisCall) return body.resume() as unknown as void;
-          onResponse(ep, status, h, body, trailers);
-        },
-        onError: (kind, err) => {
-          if (call !== thisCall || finished) return;
-          endAttempt(true);
-          onFailure(kind, err, ep);
-        },
-        onContinue: () => {
-          req.writeContinue();
-          sendBody(thisCall);
-        },
-      },
+      handlers,
     );
-    call = thisCall;
-    if (ctx.retry && ctx.retry.perTryTimeoutMs > 0) {
-      perTryTimer = setTimeout(() => {
-        if (call !== thisCall || finished || res.headersSent) return;
-        thisCall.abort();
-        endAttempt(true);
-        onFailure('timeout', new Error(`no response within ${ctx.retry?.perTryTimeoutMs} ms`), ep);
-      }, ctx.retry.perTryTimeoutMs);
-    }
-    if (req.expectContinue && pool.protocol === 'h2') req.writeContinue();
-    if (sendBodyNow) sendBody(thisCall);
-  };
+    handlers.call = call;
+    this.call = call;
+    const retry = ctx.retry;
+    if (retry && retry.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(perTryTimeout, retry.perTryTimeoutMs, handlers);
+    if (req.expectContinue && h2) req.writeContinue();
+    if (!req.expectContinue || h2) this.sendBody(call);
+  }
 
-  const sendBody = (c: UpstreamCall): void => {
+  sendBody(c: UpstreamCall): void {
+    const req = this.ctx.req;
     if (req.bodyless) return;
     if (req.buffered !== undefined) {
       c.body.end(req.buffered);
       return;
     }
-    if (bodyConsumed) return;
-    bodyConsumed = true;
+    if (this.bodyConsumed) return;
+    this.bodyConsumed = true;
     req.body.pipe(c.body);
-  };
+  }
+}
 
-  attempt();
+/** The pool's handlers for one attempt: reports of a superseded attempt are ignored. */
+class Attempt implements UpstreamHandlers {
+  call: UpstreamCall | undefined;
+
+  constructor(
+    readonly ex: Exchange,
+    readonly ep: Endpoint,
+  ) {}
+
+  onResponse(status: number, headers: IncomingHttpHeaders, body: Readable, trailers: () => IncomingHttpHeaders | undefined): void {
+    if (this.ex.call !== this.call) {
+      body.resume();
+      return;
+    }
+    this.ex.onResponse(this.ep, status, headers, body, trailers);
+  }
+
+  onError(kind: UpstreamFailure, err: Error): void {
+    const ex = this.ex;
+    if (ex.call !== this.call || ex.finished) return;
+    ex.endAttempt(true);
+    ex.onFailure(kind, err, this.ep);
+  }
+
+  onContinue(): void {
+    this.ex.ctx.req.writeContinue();
+    if (this.call !== undefined) this.ex.sendBody(this.call);
+  }
+}
+
+function overallTimeout(ex: Exchange): void {
+  ex.timedOut();
+}
+
+function perTryTimeout(attempt: Attempt): void {
+  attempt.ex.tryTimedOut(attempt);
+}
+
+function backoffDone(ex: Exchange): void {
+  ex.retryNow();
 }
