@@ -418,3 +418,16 @@ test('property: arbitrary bytes never throw, and errors are reported at most onc
     { numRuns: 2000 },
   );
 });
+
+test('content-length and keep-alive timeout parsing without regexes', async () => {
+  const { parseDecimal, keepAliveTimeout } = await import('./h1-parser.js');
+  assert.equal(parseDecimal('1024', 15), 1024);
+  assert.equal(parseDecimal('0', 15), 0);
+  for (const bad of ['', '-1', '1 2', '+5', '0x10', '1e3', '1234567890123456']) assert.equal(parseDecimal(bad, 15), -1, bad);
+  assert.equal(keepAliveTimeout('timeout=5'), 5);
+  assert.equal(keepAliveTimeout('max=100, Timeout=7'), 7);
+  assert.equal(keepAliveTimeout('max=100,timeout=12'), 12);
+  assert.equal(keepAliveTimeout('xtimeout=5'), -1);
+  assert.equal(keepAliveTimeout('max=3'), -1);
+  assert.equal(keepAliveTimeout('timeout='), -1);
+});

@@ -425,8 +425,8 @@ export class ResponseParser {
         switch (name) {
           case 'content-length':
             if (this.contentLength >= 0) return this.bad('duplicate content-length');
-            if (!/^\d{1,15}$/.test(value)) return this.bad(`invalid content-length ${JSON.stringify(value.slice(0, 40))}`);
-            this.contentLength = Number(value);
+            this.contentLength = parseDecimal(value, 15);
+            if (this.contentLength < 0) return this.bad(`invalid content-length ${JSON.stringify(value.slice(0, 40))}`);
             break;
           case 'transfer-encoding':
             if (this.transferEncoding !== undefined) return this.bad('duplicate transfer-encoding');
@@ -436,8 +436,8 @@ export class ResponseParser {
             this.connection(value);
             break;
           case 'keep-alive': {
-            const m = /(?:^|[\s,])timeout=(\d{1,9})/i.exec(value);
-            if (m) this.keepAliveTimeoutS = Number(m[1]);
+            const t = keepAliveTimeout(value);
+            if (t >= 0) this.keepAliveTimeoutS = t;
             break;
           }
         }
@@ -519,4 +519,32 @@ export class ResponseParser {
     }
     return off;
   }
+}
+
+/** Digits only (1..maxDigits of them) → the number, else -1. No regex on the per-response path. */
+export function parseDecimal(value: string, maxDigits: number): number {
+  const n = value.length;
+  if (n === 0 || n > maxDigits) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** The `timeout=N` parameter of a Keep-Alive header (case-insensitive), or -1. */
+export function keepAliveTimeout(value: string): number {
+  const lower = value.length < 256 ? value.toLowerCase() : value.slice(0, 256).toLowerCase();
+  let at = lower.indexOf('timeout=');
+  while (at > 0) {
+    const before = lower.charCodeAt(at - 1);
+    if (before === 32 || before === 9 || before === 44) break; // space, tab, comma
+    at = lower.indexOf('timeout=', at + 1);
+  }
+  if (at < 0) return -1;
+  let end = at + 8;
+  while (end < lower.length && end - at - 8 < 9 && lower.charCodeAt(end) >= 48 && lower.charCodeAt(end) <= 57) end++;
+  return parseDecimal(lower.slice(at + 8, end), 9);
 }
