@@ -91,7 +91,8 @@ export function serverSidecarYaml(inboundPort: number, adminPort: number, appPor
 async function startSidecar(name: string, dir: string, yaml: string, adminPort: number, cpus: CpuList): Promise<Child> {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
-  const child = start(name, process.execPath, [strataBin, 'proxy', '--config', file], { cpus, cwd: projectRoot });
+  // Run the bin itself so its shebang's V8 flags (a small young generation) apply, as with `npx strata`.
+  const child = start(name, strataBin, ['proxy', '--config', file], { cpus, cwd: projectRoot });
   const why = await waitUntil(async () => (await httpStatus(adminPort, '/ready')) === 200, READY_DEADLINE_MS, () => child.done());
   if (why !== 'ready') {
     const detail = why === 'exited' ? `exited with ${await child.exited}` : `no 200 from admin /ready within ${READY_DEADLINE_MS / 1000} s`;
