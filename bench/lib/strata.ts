@@ -1,7 +1,7 @@
 /**
  * @module bench/lib/strata
  * The Strata sidecar under test: a generated config (examples/sidecar.yaml format) in a temp
- * dir, `node bin/strata.js proxy --config FILE`, and a bounded wait for admin `/ready` → 200.
+ * dir, `bin/strata.js proxy --config FILE` (the shebang sets the V8 flags), and a bounded wait for admin `/ready` → 200.
  *
  * Topologies:
  * - single: sidecar outbound local port → Service `upstream` → the upstream app.
