@@ -14,6 +14,9 @@ declare -A need=(
   [haproxy]=haproxy
   [ip]=iproute2
   [taskset]=util-linux
+  [etcd]=etcd-server
+  [etcdctl]=etcd-client
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -31,7 +34,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $pkgs
 # Nothing is started on install; make sure the distribution's services are not running.
-for svc in nginx haproxy; do
+for svc in nginx haproxy etcd; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
   service "$svc" stop >/dev/null 2>&1 || true
 done
