@@ -11,6 +11,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { H1ProtocolError, MAX_HEAD_BYTES, TOKEN } from './h1-codec.js';
+import { HEX, HeadersBag, addField } from './h1-fields.js';
+import type { FastBuffer } from './h1-fields.js';
 import type { H1ErrorCode } from './h1-codec.js';
 
 export interface ResponseSink {
@@ -49,53 +51,6 @@ const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
 /** Chunk sizes up to 2^48 - 1 (12 hex digits): integers stay exact. */
 const MAX_CHUNK_DIGITS = 12;
 const MAX_CHUNK_EXT_BYTES = 16 * 1024;
-
-const HEX = new Int8Array(256).fill(-1);
-for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
-for (let c = 0; c < 6; c++) HEX[0x41 + c] = HEX[0x61 + c] = 10 + c;
-
-/** Header names node:http keeps only the first value of. */
-const FIRST_WINS = new Set([
-  'content-type',
-  'content-length',
-  'user-agent',
-  'referer',
-  'host',
-  'authorization',
-  'proxy-authorization',
-  'if-modified-since',
-  'if-unmodified-since',
-  'from',
-  'location',
-  'max-forwards',
-  'retry-after',
-  'etag',
-  'last-modified',
-  'server',
-  'age',
-  'expires',
-]);
-
-interface FastBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-}
-
-/** Headers object without Object.prototype in its chain (a `constructor` header is just a header). */
-function NullProtoHeaders(): void {}
-NullProtoHeaders.prototype = Object.create(null) as object;
-const HeadersBag = NullProtoHeaders as unknown as new () => IncomingHttpHeaders;
-
-/** Add one field the way node:http does: set-cookie as an array, cookie joined with '; ', others with ', '. */
-function addField(h: IncomingHttpHeaders, name: string, value: string): void {
-  const prev = h[name];
-  if (prev === undefined) {
-    h[name] = name === 'set-cookie' ? [value] : value;
-  } else if (name === 'set-cookie') {
-    (prev as string[]).push(value);
-  } else if (!FIRST_WINS.has(name)) {
-    h[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
-  }
-}
 
 export class ResponseParser {
   private state = S_DEAD;

@@ -14,6 +14,8 @@
  * the upstream response parser (`pool/h1-parser.ts`) and shares its character tables.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { HEX, HeadersBag, addField } from '../../pool/h1-fields.js';
+import type { FastBuffer } from '../../pool/h1-fields.js';
 import { TOKEN } from '../../pool/h1-codec.js';
 
 /** A request the parser refuses: the status to answer with and what was wrong. */
@@ -90,10 +92,6 @@ const MAX_CHUNK_EXT_BYTES = 16 * 1024;
 /** Empty lines tolerated before a request line (RFC 9112 §2.2). */
 const MAX_LEADING_CRLF = 16;
 
-const HEX = new Int8Array(256).fill(-1);
-for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
-for (let c = 0; c < 6; c++) HEX[0x41 + c] = HEX[0x61 + c] = 10 + c;
-
 /** Request-target bytes: visible ASCII and obs-text; no space, no control character. */
 const TARGET = new Uint8Array(256);
 for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = 1;
@@ -105,47 +103,6 @@ for (const c of "-._~%!$&'()*+,;=:[]") HOST[c.charCodeAt(0)] = 1;
 for (let c = 0x30; c <= 0x39; c++) HOST[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) HOST[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) HOST[c] = 1;
-
-/** Header names node:http keeps only the first value of. */
-const FIRST_WINS = new Set([
-  'content-type',
-  'user-agent',
-  'referer',
-  'authorization',
-  'proxy-authorization',
-  'if-modified-since',
-  'if-unmodified-since',
-  'from',
-  'location',
-  'max-forwards',
-  'retry-after',
-  'etag',
-  'last-modified',
-  'server',
-  'age',
-  'expires',
-]);
-
-interface FastBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-}
-
-/** Headers object without Object.prototype in its chain (a `constructor` header is just a header). */
-function NullProtoHeaders(): void {}
-NullProtoHeaders.prototype = Object.create(null) as object;
-const HeadersBag = NullProtoHeaders as unknown as new () => IncomingHttpHeaders;
-
-/** Add one field the way node:http does: set-cookie as an array, cookie joined with '; ', others with ', '. */
-function addField(h: IncomingHttpHeaders, name: string, value: string): void {
-  const prev = h[name];
-  if (prev === undefined) {
-    h[name] = name === 'set-cookie' ? [value] : value;
-  } else if (name === 'set-cookie') {
-    (prev as string[]).push(value);
-  } else if (!FIRST_WINS.has(name)) {
-    h[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
-  }
-}
 
 function quote(s: string): string {
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
