@@ -1,7 +1,13 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { main } from '../dist/src/cli/main.js';
 
+// A verb's promise resolves when it is done (a server after its drain): exit then, once
+// stdout and stderr are flushed, even if a stray timer or socket is still around.
+const exit = (code) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 main(process.argv.slice(2)).then(
-  (code) => { if (typeof code === 'number') process.exitCode = code; },
-  (err) => { console.error(`strata: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
+  (code) => exit(typeof code === 'number' ? code : 0),
+  (err) => {
+    console.error(`strata: ${err instanceof Error ? err.message : String(err)}`);
+    exit(1);
+  },
 );

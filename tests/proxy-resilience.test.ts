@@ -258,3 +258,49 @@ spec:
     assert.equal(echo.body, 'payload');
   });
 });
+
+describe('a client that leaves during a fault delay', () => {
+  test('is counted as finished (499) and the sidecar still drains promptly', async () => {
+    const up = await startUpstream('late');
+    const [admin, port] = (await freePorts(2)) as [number, number];
+    const sc = await startSidecar(
+      `apiVersion: strata.dev/v1alpha1
+kind: Sidecar
+metadata: { name: f }
+spec:
+  service: f
+  outbound: { ports: [ { port: ${port}, service: late } ] }
+  admin: { port: ${admin} }
+  limits: { drainTimeoutMs: 60000 }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: late }
+spec:
+  endpoints: [ { address: 127.0.0.1, port: ${up.port} } ]
+---
+apiVersion: strata.dev/v1alpha1
+kind: Route
+metadata: { name: late }
+spec:
+  service: late
+  rules:
+    - match: { path: { prefix: / } }
+      backends: [ { service: late } ]
+      filters: [ { name: fault, config: { delay: { fixedMs: 30000, percent: 100 } } } ]
+`,
+      admin,
+    );
+    try {
+      await assert.rejects(request({ port, path: '/held', timeoutMs: 300 }));
+      await waitFor('499 counted', async () => /strata_requests_total\{[^}]*code="499"\} 1/.test((await request({ port: admin, path: '/stats' })).body));
+      const t0 = Date.now();
+      sc.proc.kill('SIGTERM');
+      assert.equal(await sc.exited, 0);
+      assert.ok(Date.now() - t0 < 20_000, 'drain must not wait for the abandoned delay');
+    } finally {
+      await sc.stop();
+      await up.close();
+    }
+  });
+});

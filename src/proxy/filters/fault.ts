@@ -56,7 +56,8 @@ export interface FaultConfig {
 export type Schedule = (fn: () => void, ms: number) => void;
 
 const realSchedule: Schedule = (fn, ms) => {
-  setTimeout(fn, ms);
+  // A held request must not keep a draining process alive.
+  setTimeout(fn, ms).unref();
 };
 
 const FIELDS = ['delay', 'abort', 'headerControl'] as const;

@@ -231,10 +231,28 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
         cb.respond(500, `filter error in route ${theRoute.spec.name}: ${(err as Error).message}\n`);
         return;
       }
-      if (status === 'stop' || ended) return;
+      if (ended) return;
+      if (status === 'stop') {
+        watchClientWhilePaused();
+        return;
+      }
       paused = -1;
     }
     terminal();
+  };
+
+  // A client that leaves while a filter holds the request (a fault delay, say) ends the
+  // exchange here, so in-flight accounting and drain do not wait for it; a late resume()
+  // or respond() is then ignored.
+  let watching = false;
+  const watchClientWhilePaused = (): void => {
+    if (watching) return;
+    watching = true;
+    res.once('close', () => {
+      if (ended) return;
+      ended = true;
+      done(499);
+    });
   };
 
   runChain(0);
