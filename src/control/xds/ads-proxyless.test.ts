@@ -1,0 +1,109 @@
+// A real, unmodified proxyless gRPC client (@grpc/grpc-js-xds) against the ADS server.
+// Its own file: grpc-js-xds keeps process-wide state (bootstrap, xDS client, registered resolver).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { AdsServer } from './ads-server.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { CDS, EDS, LDS, RDS, clusterSpec, meshResources } from './test-resources.js';
+
+const ECHO_PATH = '/strata.test.Echo/Echo';
+const identity = (b: Buffer): Buffer => b;
+
+/** A gRPC server on 127.0.0.1 whose one method answers with the server's name. */
+async function echoServer(name: string): Promise<{ port: number; server: grpc.Server }> {
+  const server = new grpc.Server();
+  const method = { path: ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+  server.addService({ Echo: method } as grpc.ServiceDefinition, {
+    Echo: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(name)),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { port, server };
+}
+
+function call(client: grpc.Client, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.from('hi'), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(err) : resolve(res!.toString()),
+    );
+  });
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out: ${what}`);
+}
+
+describe('proxyless gRPC client (@grpc/grpc-js-xds)', { timeout: 60_000 }, () => {
+  const NODE_ID = 'proxyless-test';
+  const cache = new SnapshotCache();
+  const ads = new AdsServer({ cache });
+  const echo: { port: number; server: grpc.Server }[] = [];
+  let dir = '';
+  let client: grpc.Client | undefined;
+
+  before(async () => {
+    echo.push(await echoServer('e1'), await echoServer('e2'));
+    const adsPort = await ads.listen('127.0.0.1', 0);
+    dir = mkdtempSync(join(tmpdir(), 'strata-xds-'));
+    const bootstrap = join(dir, 'bootstrap.json');
+    writeFileSync(
+      bootstrap,
+      JSON.stringify({
+        xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+        node: { id: NODE_ID, locality: {} },
+      }),
+    );
+    process.env['GRPC_XDS_BOOTSTRAP'] = bootstrap;
+    const xds = await import('@grpc/grpc-js-xds');
+    xds.register();
+  });
+
+  after(async () => {
+    client?.close();
+    for (const e of echo) e.server.forceShutdown();
+    await ads.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('dials xds:///echo, balances over both endpoints, follows endpoint and route changes', async () => {
+    const [e1, e2] = echo as [(typeof echo)[0], (typeof echo)[0]];
+    cache.set(NODE_ID, meshResources({ clusters: [clusterSpec('echo', [e1.port, e2.port])], services: { echo: 'echo' } }));
+    client = new grpc.Client('xds:///echo', grpc.credentials.createInsecure());
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add(await call(client, 15_000));
+    assert.deepEqual([...seen].sort(), ['e1', 'e2']);
+
+    const st = ads.status().find((c) => c.nodeId === NODE_ID);
+    assert.ok(st, 'client listed in status()');
+    assert.equal(st.kind, 'sotw');
+    assert.equal(st.lastNack, undefined, `NACK: ${st.lastNack?.reason}`);
+    for (const t of [LDS, RDS, CDS, EDS]) assert.ok(st.types.find((s) => s.typeUrl === t)?.ackedVersion, `ACKed ${t}`);
+
+    // Endpoint change: only e1 left.
+    cache.set(NODE_ID, meshResources({ clusters: [clusterSpec('echo', [e1.port])], services: { echo: 'echo' } }));
+    await eventually('calls follow the endpoint change', async () => {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => call(client!)));
+      return answers.every((a) => a === 'e1');
+    });
+    for (let i = 0; i < 10; i++) assert.equal(await call(client), 'e1');
+
+    // Route change: the route now goes to a new cluster whose only endpoint is e2.
+    cache.set(NODE_ID, meshResources({ clusters: [clusterSpec('echo', [e1.port]), clusterSpec('echo-b', [e2.port])], services: { echo: 'echo-b' } }));
+    await eventually('calls follow the route change', async () => {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => call(client!)));
+      return answers.every((a) => a === 'e2');
+    });
+    assert.equal(ads.status().find((c) => c.nodeId === NODE_ID)?.lastNack, undefined);
+  });
+});
