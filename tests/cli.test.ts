@@ -26,7 +26,7 @@ async function strata(args: string[]): Promise<{ code: number; stdout: string; s
 test('every verb has --help; unknown verbs and flags are refused', async () => {
   const main = await strata(['--help']);
   assert.equal(main.code, 0);
-  for (const verb of ['demo', 'proxy', 'validate']) {
+  for (const verb of ['bootstrap', 'demo', 'proxy', 'validate']) {
     assert.match(main.stdout, new RegExp(`\\b${verb}\\b`));
     const h = await strata([verb, '--help']);
     assert.equal(h.code, 0, `${verb} --help`);
@@ -121,3 +121,23 @@ async function isFree(port: number): Promise<boolean> {
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
+
+test('bootstrap grpc prints what a proxyless gRPC client needs, and refuses bad options', async () => {
+  const r = await strata(['bootstrap', 'grpc', '--service', 'echo', '--xds-server', '127.0.0.1:15010', '--xds-server', '127.0.0.1:15011', '--locality', 'eu/zone-a']);
+  assert.equal(r.code, 0, r.stderr);
+  const b = JSON.parse(r.stdout);
+  assert.deepEqual(
+    b.xds_servers.map((s: { server_uri: string }) => s.server_uri),
+    ['127.0.0.1:15010', '127.0.0.1:15011'],
+  );
+  assert.deepEqual(b.xds_servers[0].channel_creds, [{ type: 'insecure' }]);
+  assert.equal(b.node.id, 'echo~proxyless');
+  assert.deepEqual(b.node.locality, { region: 'eu', zone: 'zone-a' });
+  const noLocality = JSON.parse((await strata(['bootstrap', 'grpc', '--service', 'echo'])).stdout);
+  assert.deepEqual(noLocality.node.locality, {}, 'locality must be present even when empty');
+  const bad = await strata(['bootstrap', 'grpc', '--service', 'Bad_Name', '--xds-server', 'nope']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--service: must be a DNS label/);
+  assert.match(bad.stderr, /--xds-server\[0\]: must be host:port, got 'nope'/);
+  assert.equal((await strata(['bootstrap', 'envoy', '--service', 'x'])).code, 2);
+});

@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { AdsServer } from './ads-server.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { grpcBootstrap } from '../bootstrap.js';
+import type { GrpcBootstrap } from '../bootstrap.js';
 import { CDS, EDS, LDS, RDS, clusterSpec, meshResources } from './test-resources.js';
 
 const ECHO_PATH = '/strata.test.Echo/Echo';
@@ -51,6 +53,13 @@ describe('proxyless gRPC client (@grpc/grpc-js-xds)', { timeout: 60_000 }, () =>
   let dir = '';
   let client: grpc.Client | undefined;
 
+  const bootstrapFor = (adsPort: number): GrpcBootstrap => {
+    // The same bootstrap `strata bootstrap grpc` prints.
+    const b = grpcBootstrap({ service: 'echo-client', servers: [`127.0.0.1:${adsPort}`], nodeId: NODE_ID });
+    assert.ok(b.ok);
+    return b.value;
+  };
+
   before(async () => {
     echo.push(await echoServer('e1'), await echoServer('e2'));
     const adsPort = await ads.listen('127.0.0.1', 0);
@@ -58,10 +67,7 @@ describe('proxyless gRPC client (@grpc/grpc-js-xds)', { timeout: 60_000 }, () =>
     const bootstrap = join(dir, 'bootstrap.json');
     writeFileSync(
       bootstrap,
-      JSON.stringify({
-        xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-        node: { id: NODE_ID, locality: {} },
-      }),
+      JSON.stringify(bootstrapFor(adsPort)),
     );
     process.env['GRPC_XDS_BOOTSTRAP'] = bootstrap;
     const xds = await import('@grpc/grpc-js-xds');
