@@ -56,8 +56,7 @@ export interface FaultConfig {
 export type Schedule = (fn: () => void, ms: number) => void;
 
 const realSchedule: Schedule = (fn, ms) => {
-  // A held request must not keep a draining process alive.
-  setTimeout(fn, ms).unref();
+  setTimeout(fn, ms);
 };
 
 const FIELDS = ['delay', 'abort', 'headerControl'] as const;
