@@ -14,7 +14,8 @@ import { DeltaStream } from './delta-stream.js';
 import type { DeltaCall } from './delta-stream.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { SotwStream } from './sotw-stream.js';
-import type { SotwCall, StreamHost } from './sotw-stream.js';
+import type { SotwCall } from './sotw-stream.js';
+import type { StreamHost } from './ads-stream.js';
 import type { ClientStatus } from './stream-common.js';
 
 export type { ClientStatus, TypeStatus, StreamKind } from './stream-common.js';
