@@ -1,10 +1,11 @@
 /**
  * @module proxy/pool/h1-fields
  * What both HTTP/1.1 parsers share (the upstream response parser and the downstream request
- * parser): the hex table for chunk sizes and how header fields become a headers object,
- * the way node:http builds it.
+ * parser): the hex table for chunk sizes, the strict scan of one `name: value CRLF` field
+ * line, and how fields become a headers object the way node:http builds it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { TOKEN } from './h1-codec.js';
 
 export const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
@@ -51,4 +52,64 @@ export function addField(h: IncomingHttpHeaders, name: string, value: string): v
   } else if (!FIRST_WINS.has(name)) {
     h[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
+}
+
+/** One scanned field line; reused by a parser for every line (no allocation per field). */
+export interface FieldLine {
+  /** Lower-cased name. */
+  name: string;
+  /** Value without leading/trailing whitespace. */
+  value: string;
+  /** Why the line was refused (when scanField returned -1). */
+  error: string;
+}
+
+export function quote(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+}
+
+/**
+ * Scan the field line of `s` starting at `i`, strictly: the name is a token directly
+ * followed by ':' (no obs-fold, no whitespace before the colon), the value has no control
+ * characters, the line ends in CRLF. Returns the index after the line, or -1 with
+ * `out.error` set.
+ */
+export function scanField(s: string, i: number, out: FieldLine): number {
+  const start = i;
+  let upper = false;
+  let c = s.charCodeAt(i);
+  while (TOKEN[c] === 1) {
+    if (c <= 90 && c >= 65) upper = true;
+    c = s.charCodeAt(++i);
+  }
+  if (c !== 58 /* : */ || i === start) {
+    if (i === start && (c === 32 || c === 9)) out.error = 'obsolete line folding in header section';
+    else if (c === 32 || c === 9) out.error = `invalid header name: whitespace between header name and colon ${quote(s.slice(start, i + 1))}`;
+    else out.error = `invalid header name ${quote(s.slice(start, Math.min(i + 1, start + 40)))}`;
+    return -1;
+  }
+  const nameEnd = i;
+  c = s.charCodeAt(++i);
+  while (c === 32 || c === 9) c = s.charCodeAt(++i);
+  const vStart = i;
+  let vEnd = i;
+  while (c !== 13) {
+    if (c === 9 || c === 32) {
+      c = s.charCodeAt(++i);
+    } else if (c > 32 && c !== 127) {
+      vEnd = ++i;
+      c = s.charCodeAt(i);
+    } else {
+      out.error = `invalid character in value of header ${quote(s.slice(start, nameEnd))}`;
+      return -1;
+    }
+  }
+  if (s.charCodeAt(i + 1) !== 10) {
+    out.error = `bare CR in value of header ${quote(s.slice(start, nameEnd))}`;
+    return -1;
+  }
+  const name = s.slice(start, nameEnd);
+  out.name = upper ? name.toLowerCase() : name;
+  out.value = s.slice(vStart, vEnd);
+  return i + 2;
 }

@@ -10,9 +10,9 @@
  * a head split across socket reads is copied (into a per-connection accumulator).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { H1ProtocolError, MAX_HEAD_BYTES, TOKEN } from './h1-codec.js';
-import { HEX, HeadersBag, addField } from './h1-fields.js';
-import type { FastBuffer } from './h1-fields.js';
+import { H1ProtocolError, MAX_HEAD_BYTES } from './h1-codec.js';
+import { HEX, HeadersBag, addField, scanField } from './h1-fields.js';
+import type { FastBuffer, FieldLine } from './h1-fields.js';
 import type { H1ErrorCode } from './h1-codec.js';
 
 export interface ResponseSink {
@@ -53,6 +53,7 @@ const MAX_CHUNK_DIGITS = 12;
 const MAX_CHUNK_EXT_BYTES = 16 * 1024;
 
 export class ResponseParser {
+  private readonly line: FieldLine = { name: '', value: '', error: '' };
   private state = S_DEAD;
   private headRequest = false;
   /** Bytes left of a content-length body or of the current chunk. */
@@ -345,37 +346,12 @@ export class ResponseParser {
    */
   private fields(s: string, i: number, h: IncomingHttpHeaders, trailer: boolean): boolean {
     const end = s.length;
+    const f = this.line;
     while (i < end) {
-      const start = i;
-      let upper = false;
-      let c = s.charCodeAt(i);
-      while (TOKEN[c] === 1) {
-        if (c <= 90 && c >= 65) upper = true;
-        c = s.charCodeAt(++i);
-      }
-      if (c !== 58 /* : */ || i === start) {
-        if (i === start && (c === 32 || c === 9)) return this.bad('obsolete line folding in header section');
-        return this.bad(`invalid header name ${JSON.stringify(s.slice(start, Math.min(i + 1, start + 40)))}`);
-      }
-      let name = s.slice(start, i);
-      if (upper) name = name.toLowerCase();
-      c = s.charCodeAt(++i);
-      while (c === 32 || c === 9) c = s.charCodeAt(++i);
-      const vStart = i;
-      let vEnd = i;
-      while (c !== 13) {
-        if (c === 9 || c === 32) {
-          c = s.charCodeAt(++i);
-        } else if (c > 32 && c !== 127) {
-          vEnd = ++i;
-          c = s.charCodeAt(i);
-        } else {
-          return this.bad(`invalid character in value of header ${name}`);
-        }
-      }
-      if (s.charCodeAt(i + 1) !== 10) return this.bad(`bare CR in value of header ${name}`);
-      i += 2;
-      const value = s.slice(vStart, vEnd);
+      i = scanField(s, i, f);
+      if (i < 0) return this.bad(f.error);
+      const name = f.name;
+      const value = f.value;
       if (!trailer) {
         switch (name) {
           case 'content-length':

@@ -14,8 +14,8 @@
  * the upstream response parser (`pool/h1-parser.ts`) and shares its character tables.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { HEX, HeadersBag, addField } from '../../pool/h1-fields.js';
-import type { FastBuffer } from '../../pool/h1-fields.js';
+import { HEX, HeadersBag, addField, quote, scanField } from '../../pool/h1-fields.js';
+import type { FastBuffer, FieldLine } from '../../pool/h1-fields.js';
 import { TOKEN } from '../../pool/h1-codec.js';
 
 /** A request the parser refuses: the status to answer with and what was wrong. */
@@ -104,11 +104,8 @@ for (let c = 0x30; c <= 0x39; c++) HOST[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) HOST[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) HOST[c] = 1;
 
-function quote(s: string): string {
-  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
-}
-
 export class RequestParser {
+  private readonly line: FieldLine = { name: '', value: '', error: '' };
   private state = S_HEAD;
   /** Bytes left of a content-length body or of the current chunk. */
   private remaining = 0;
@@ -540,40 +537,13 @@ export class RequestParser {
    */
   private fields(s: string, i: number, h: IncomingHttpHeaders | undefined): boolean {
     const end = s.length;
+    const f = this.line;
     while (i < end) {
-      const start = i;
-      let upper = false;
-      let c = s.charCodeAt(i);
-      while (TOKEN[c] === 1) {
-        if (c <= 90 && c >= 65) upper = true;
-        c = s.charCodeAt(++i);
-      }
-      if (c !== 58 /* : */ || i === start) {
-        if (i === start && (c === 32 || c === 9)) return this.bad('obsolete line folding in header section');
-        if (c === 32 || c === 9) return this.bad(`whitespace between header name and colon ${quote(s.slice(start, i + 1))}`);
-        return this.bad(`invalid header name ${quote(s.slice(start, Math.min(i + 1, start + 40)))}`);
-      }
-      const nameEnd = i;
-      c = s.charCodeAt(++i);
-      while (c === 32 || c === 9) c = s.charCodeAt(++i);
-      const vStart = i;
-      let vEnd = i;
-      while (c !== 13) {
-        if (c === 9 || c === 32) {
-          c = s.charCodeAt(++i);
-        } else if (c > 32 && c !== 127) {
-          vEnd = ++i;
-          c = s.charCodeAt(i);
-        } else {
-          return this.bad(`invalid character in value of header ${quote(s.slice(start, nameEnd))}`);
-        }
-      }
-      if (s.charCodeAt(i + 1) !== 10) return this.bad(`bare CR in value of header ${quote(s.slice(start, nameEnd))}`);
-      i += 2;
+      i = scanField(s, i, f);
+      if (i < 0) return this.bad(f.error);
       if (h === undefined) continue;
-      let name = s.slice(start, nameEnd);
-      if (upper) name = name.toLowerCase();
-      const value = s.slice(vStart, vEnd);
+      const name = f.name;
+      const value = f.value;
       switch (name) {
         case 'host':
           if (++this.hostCount > 1) return this.bad('more than one host header');
