@@ -1,13 +1,13 @@
 /**
  * @module proxy/pool/h1-fields
  * What both HTTP/1.1 parsers share (the upstream response parser and the downstream request
- * parser): the hex table for chunk sizes, the strict scan of one `name: value CRLF` field
- * line, and how fields become a headers object the way node:http builds it.
+ * parser): the strict chunk-size line scanner, the strict scan of one `name: value CRLF`
+ * field line, and how fields become a headers object the way node:http builds it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { TOKEN } from './h1-codec.js';
 
-export const HEX = new Int8Array(256).fill(-1);
+const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
 for (let c = 0; c < 6; c++) HEX[0x41 + c] = HEX[0x61 + c] = 10 + c;
 
@@ -112,4 +112,86 @@ export function scanField(s: string, i: number, out: FieldLine): number {
   out.name = upper ? name.toLowerCase() : name;
   out.value = s.slice(vStart, vEnd);
   return i + 2;
+}
+
+const CS_HEX = 0;
+const CS_BWS = 1;
+const CS_EXT = 2;
+const CS_LF = 3;
+const MAX_CHUNK_DIGITS = 16;
+/** Chunk sizes up to 2^48 - 1: integers stay exact. */
+const MAX_CHUNK_SIZE = 2 ** 48 - 1;
+const MAX_CHUNK_EXT_BYTES = 16 * 1024;
+
+/**
+ * A chunk-size line (`hex-size [BWS] [; extensions] CRLF`), fed byte ranges as they arrive.
+ * One per parser, reset() before each line.
+ */
+export class ChunkSizeLine {
+  /** The size, once feed() reported the line complete. */
+  size = 0;
+  /** True once the CRLF ending the line was consumed. */
+  done = false;
+  /** Why the line was refused (when feed returned -1). */
+  error = '';
+  private cs = CS_HEX;
+  private digits = 0;
+  private ext = 0;
+
+  reset(): void {
+    this.size = 0;
+    this.done = false;
+    this.cs = CS_HEX;
+    this.digits = 0;
+    this.ext = 0;
+  }
+
+  /** Consume bytes of `buf` from `off`; returns the offset after what was used, or -1. */
+  feed(buf: Buffer, off: number): number {
+    const len = buf.length;
+    while (off < len) {
+      const c = buf[off++] as number;
+      switch (this.cs) {
+        case CS_HEX: {
+          const d = HEX[c] as number;
+          if (d >= 0) {
+            const size = this.size * 16 + d;
+            if (++this.digits > MAX_CHUNK_DIGITS || size > MAX_CHUNK_SIZE) return this.refuse('chunk size too large');
+            this.size = size;
+          } else if (this.digits === 0) {
+            return this.refuse('invalid chunk size');
+          } else if (c === 13) {
+            this.cs = CS_LF;
+          } else if (c === 59 /* ; */) {
+            this.cs = CS_EXT;
+          } else if (c === 32 || c === 9) {
+            this.cs = CS_BWS;
+          } else {
+            return this.refuse('invalid chunk size');
+          }
+          break;
+        }
+        case CS_BWS:
+          if (c === 59) this.cs = CS_EXT;
+          else if (c !== 32 && c !== 9) return this.refuse('invalid chunk size line');
+          break;
+        case CS_EXT:
+          if (c === 13) this.cs = CS_LF;
+          else if (c === 9 || (c >= 32 && c !== 127)) {
+            if (++this.ext > MAX_CHUNK_EXT_BYTES) return this.refuse(`chunk extensions longer than ${MAX_CHUNK_EXT_BYTES} bytes`);
+          } else return this.refuse('invalid character in chunk extension');
+          break;
+        default: // CS_LF
+          if (c !== 10) return this.refuse('bare CR in chunk size line');
+          this.done = true;
+          return off;
+      }
+    }
+    return off;
+  }
+
+  private refuse(why: string): number {
+    this.error = why;
+    return -1;
+  }
 }

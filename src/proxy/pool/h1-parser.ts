@@ -11,7 +11,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { H1ProtocolError, MAX_HEAD_BYTES } from './h1-codec.js';
-import { HEX, HeadersBag, addField, scanField } from './h1-fields.js';
+import { ChunkSizeLine, HeadersBag, addField, scanField } from './h1-fields.js';
 import type { FastBuffer, FieldLine } from './h1-fields.js';
 import type { H1ErrorCode } from './h1-codec.js';
 
@@ -39,18 +39,12 @@ const S_DONE = 7;
 const S_DEAD = 8;
 
 // Chunk-size line: hex digits, optional BWS before ';', extensions, CRLF.
-const CS_HEX = 0;
-const CS_BWS = 1;
-const CS_EXT = 2;
-const CS_LF = 3;
 
 const NEED_MORE = -1;
 const FAILED = -2;
 
 const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
 /** Chunk sizes up to 2^48 - 1 (12 hex digits): integers stay exact. */
-const MAX_CHUNK_DIGITS = 12;
-const MAX_CHUNK_EXT_BYTES = 16 * 1024;
 
 export class ResponseParser {
   private readonly line: FieldLine = { name: '', value: '', error: '' };
@@ -58,11 +52,7 @@ export class ResponseParser {
   private headRequest = false;
   /** Bytes left of a content-length body or of the current chunk. */
   private remaining = 0;
-  // chunk-size line
-  private cs = CS_HEX;
-  private csDigits = 0;
-  private csExt = 0;
-  private chunkSize = 0;
+  private readonly chunkLine = new ChunkSizeLine();
   private crlfSeen = 0;
   // head split across reads
   private acc: Buffer | undefined;
@@ -397,58 +387,23 @@ export class ResponseParser {
 
   private startChunkLine(): void {
     this.state = S_CHUNK_SIZE;
-    this.cs = CS_HEX;
-    this.csDigits = 0;
-    this.csExt = 0;
-    this.chunkSize = 0;
+    this.chunkLine.reset();
   }
 
   /** Consume (part of) a chunk-size line. Returns the new offset, or FAILED. */
   private chunkSizeLine(buf: Buffer, off: number): number {
-    const len = buf.length;
-    while (off < len) {
-      const c = buf[off++] as number;
-      switch (this.cs) {
-        case CS_HEX: {
-          const d = HEX[c] as number;
-          if (d >= 0) {
-            if (++this.csDigits > MAX_CHUNK_DIGITS) return this.fail('INVALID', 'chunk size too large');
-            this.chunkSize = this.chunkSize * 16 + d;
-          } else if (this.csDigits === 0) {
-            return this.fail('INVALID', 'invalid chunk size');
-          } else if (c === 13) {
-            this.cs = CS_LF;
-          } else if (c === 59 /* ; */) {
-            this.cs = CS_EXT;
-          } else if (c === 32 || c === 9) {
-            this.cs = CS_BWS;
-          } else {
-            return this.fail('INVALID', 'invalid chunk size');
-          }
-          break;
-        }
-        case CS_BWS:
-          if (c === 59) this.cs = CS_EXT;
-          else if (c !== 32 && c !== 9) return this.fail('INVALID', 'invalid chunk size line');
-          break;
-        case CS_EXT:
-          if (c === 13) this.cs = CS_LF;
-          else if (c === 9 || (c >= 32 && c !== 127)) {
-            if (++this.csExt > MAX_CHUNK_EXT_BYTES) return this.fail('INVALID', `chunk extensions longer than ${MAX_CHUNK_EXT_BYTES} bytes`);
-          } else return this.fail('INVALID', 'invalid character in chunk extension');
-          break;
-        default: // CS_LF
-          if (c !== 10) return this.fail('INVALID', 'bare CR in chunk size line');
-          if (this.chunkSize === 0) {
-            this.state = S_TRAILERS;
-          } else {
-            this.state = S_CHUNK_DATA;
-            this.remaining = this.chunkSize;
-          }
-          return off;
+    const line = this.chunkLine;
+    const next = line.feed(buf, off);
+    if (next < 0) return this.fail('INVALID', line.error);
+    if (line.done) {
+      if (line.size === 0) {
+        this.state = S_TRAILERS;
+      } else {
+        this.state = S_CHUNK_DATA;
+        this.remaining = line.size;
       }
     }
-    return off;
+    return next;
   }
 }
 
