@@ -5,13 +5,14 @@
 import type { Verb } from './verb.js';
 import { applyVerb } from './verbs/apply.js';
 import { bootstrapVerb } from './verbs/bootstrap.js';
+import { controlVerb } from './verbs/control.js';
 import { deleteVerb } from './verbs/delete.js';
 import { demoVerb } from './verbs/demo.js';
 import { getVerb } from './verbs/get.js';
 import { proxyVerb } from './verbs/proxy.js';
 import { validateVerb } from './verbs/validate.js';
 
-export const verbs: readonly Verb[] = [applyVerb, bootstrapVerb, deleteVerb, demoVerb, getVerb, proxyVerb, validateVerb];
+export const verbs: readonly Verb[] = [applyVerb, bootstrapVerb, controlVerb, deleteVerb, demoVerb, getVerb, proxyVerb, validateVerb];
 
 export function findVerb(name: string): Verb | undefined {
   return verbs.find((v) => v.name === name);

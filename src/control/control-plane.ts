@@ -1,0 +1,292 @@
+/**
+ * @module control/control-plane
+ * One control-plane process: the REST API (api/server.ts) and ADS (xds/ads-server.ts) over one
+ * store. The xDS resources are computed from the whole store (resources + registered
+ * endpoints → mesh-compile.ts → to-xds.ts) and put in the SnapshotCache for every node (one
+ * group for now). A watch on the store, from the revision that was read, triggers a
+ * recompute (debounced) on every change. A store whose content does not compile keeps the
+ * last good resources in place; the errors are logged and kept in `lastErrors`.
+ *
+ * Per service: a Cluster and its ClusterLoadAssignment; for HTTP services (http, http2,
+ * grpc) also a RouteConfiguration `<service>-routes` holding the service's virtual host, and
+ * an API Listener named after the service and each of its aliases — what a proxyless gRPC
+ * client dialing `xds:///<service>` subscribes to.
+ *
+ * The store is the caller's: `close()` stops the servers and the watch, not the store.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import '../proxy/balancer/index.js';
+import '../proxy/filters/index.js';
+import type { ClusterSpec, EndpointSpec, VirtualHostSpec } from '../config/snapshot.js';
+import { formatFieldError } from '../errors.js';
+import type { FieldError } from '../errors.js';
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  CLUSTER_TYPE_URL,
+  LISTENER_TYPE_URL,
+  ROUTE_CONFIGURATION_TYPE_URL,
+  pack,
+} from '../xds/protos.js';
+import type { XdsAny } from '../xds/protos.js';
+import { apiListenerToXds, clusterToXds, endpointsToXds, hashPoliciesOf, routesToXds } from '../xds/to-xds.js';
+import { logger } from '../util/log.js';
+import type { Logger } from '../util/log.js';
+import { ApiServer, DEFAULT_API_PORT } from './api/server.js';
+import { compileMesh } from './mesh-compile.js';
+import type { MeshSpec } from './mesh-compile.js';
+import type { Store, WatchHandle } from './store/store.js';
+import { AdsServer } from './xds/ads-server.js';
+import { SnapshotCache } from './xds/snapshot-cache.js';
+import type { ResourceSet } from './xds/snapshot-cache.js';
+
+export const DEFAULT_XDS_PORT = 15010;
+export const DEFAULT_CONTROL_ADDRESS = '127.0.0.1';
+/** The one node group every client belongs to until pushes are scoped. */
+export const MESH_GROUP = 'mesh';
+const DEFAULT_DEBOUNCE_MS = 50;
+const REWATCH_DELAY_MS = 1000;
+
+export interface ControlPlaneOptions {
+  store: Store;
+  /** REST API port (0: any free port). Default 15080. */
+  apiPort?: number;
+  /** ADS port (0: any free port). Default 15010. */
+  xdsPort?: number;
+  /** Address both servers bind. Default 127.0.0.1. */
+  address?: string;
+  /** Delay between a store change and the recompute it triggers (ms). Default 50. */
+  debounceMs?: number;
+  log?: Logger;
+}
+
+export interface ControlPlaneUpdate {
+  /** The store revision the resources were computed at. */
+  revision: number;
+  /** Type URLs whose content changed in the cache. */
+  changed: string[];
+}
+
+/** The name of the RouteConfiguration that carries a service's routes. */
+export const routeConfigName = (service: string): string => `${service}-routes`;
+
+export class ControlPlane {
+  readonly cache = new SnapshotCache({ groupOf: () => MESH_GROUP });
+  readonly api: ApiServer;
+  readonly ads: AdsServer;
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #debounceMs: number;
+  readonly #address: string;
+  readonly #apiPort: number;
+  readonly #xdsPort: number;
+  readonly #listeners = new Set<(u: ControlPlaneUpdate) => void>();
+  #watch: WatchHandle | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #dirty = false;
+  #closed = false;
+  #revision = 0;
+  #lastErrors: FieldError[] = [];
+  #ports: { api: number; xds: number } | undefined;
+
+  constructor(opts: ControlPlaneOptions) {
+    this.#store = opts.store;
+    this.#log = opts.log ?? logger('control');
+    this.#debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.#address = opts.address ?? DEFAULT_CONTROL_ADDRESS;
+    this.#apiPort = opts.apiPort ?? DEFAULT_API_PORT;
+    this.#xdsPort = opts.xdsPort ?? DEFAULT_XDS_PORT;
+    this.api = new ApiServer({ store: opts.store });
+    this.ads = new AdsServer({ cache: this.cache, ...(opts.log && { log: opts.log }) });
+  }
+
+  /** Compute the first resources, bind both servers and follow the store. Returns the bound ports. */
+  async start(): Promise<{ api: number; xds: number }> {
+    if (this.#ports) return this.#ports;
+    const revision = await this.#recompute();
+    const api = await this.api.listen(this.#address, this.#apiPort);
+    let xds: number;
+    try {
+      xds = await this.ads.listen(this.#address, this.#xdsPort);
+    } catch (err) {
+      await this.api.close();
+      throw err;
+    }
+    this.#ports = { api, xds };
+    this.#follow(revision);
+    return this.#ports;
+  }
+
+  /** The bound ports (after start()). */
+  ports(): { api: number; xds: number } | undefined {
+    return this.#ports;
+  }
+
+  /** The store revision of the resources being served. */
+  revision(): number {
+    return this.#revision;
+  }
+
+  /** Why the latest store content was not served (empty when it was). */
+  lastErrors(): readonly FieldError[] {
+    return this.#lastErrors;
+  }
+
+  /** Hear of every recompute that was put in the cache. Returns a function that stops listening. */
+  onUpdate(listener: (u: ControlPlaneUpdate) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stop following the store, end every xDS stream and close both servers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#watch?.close();
+    this.#watch = undefined;
+    await Promise.allSettled([this.api.close(), this.ads.close()]);
+    await this.#running?.catch(() => undefined);
+  }
+
+  // ---- following the store ----------------------------------------------------------------
+
+  #follow(fromRevision: number): void {
+    if (this.#closed) return;
+    this.#watch = this.#store.watch(
+      fromRevision,
+      () => this.#schedule(),
+      (err) => {
+        if (this.#closed) return;
+        this.#log.warn(`store watch ended (${err.code}: ${err.message}); re-reading the store`);
+        this.#watch = undefined;
+        const retry = setTimeout(() => {
+          if (this.#closed) return;
+          this.#recompute().then(
+            (rev) => this.#follow(rev),
+            (e: unknown) => {
+              this.#log.error(`re-reading the store failed: ${(e as Error).message}`);
+              this.#follow(this.#revision);
+            },
+          );
+        }, REWATCH_DELAY_MS);
+        retry.unref();
+      },
+    );
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#run();
+    }, this.#debounceMs);
+  }
+
+  #run(): void {
+    if (this.#closed) return;
+    if (this.#running) {
+      this.#dirty = true;
+      return;
+    }
+    this.#running = this.#recompute()
+      .then(
+        () => undefined,
+        (err: unknown) => this.#log.error(`recomputing xDS resources failed: ${(err as Error).message}`),
+      )
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#dirty) {
+          this.#dirty = false;
+          this.#schedule();
+        }
+      });
+  }
+
+  /** Read the store, compile, translate and put in the cache; returns the lowest revision read. */
+  async #recompute(): Promise<number> {
+    const [resources, endpoints] = await Promise.all([this.#store.list(), this.#store.listEndpoints()]);
+    const revision = Math.min(resources.revision, endpoints.revision);
+    const mesh = compileMesh(resources.items, endpoints.items);
+    if (!mesh.ok) {
+      this.#lastErrors = mesh.errors;
+      this.#log.warn(`store revision ${revision} does not compile; still serving revision ${this.#revision}:\n  ${mesh.errors.map(formatFieldError).join('\n  ')}`);
+      return revision;
+    }
+    const set = meshToXds(await resolveEndpoints(mesh.value, this.#log));
+    if (this.#closed) return revision;
+    const changed = this.cache.set(MESH_GROUP, set);
+    this.#revision = Math.max(resources.revision, endpoints.revision);
+    this.#lastErrors = [];
+    if (changed.length > 0) this.#log.info(`serving store revision ${this.#revision} (changed: ${changed.map(shortType).join(', ')})`);
+    for (const l of [...this.#listeners]) l({ revision: this.#revision, changed });
+    return revision;
+  }
+}
+
+/** Every xDS resource of the mesh: all four types, present even when empty (so removals reach clients). */
+export function meshToXds(mesh: MeshSpec): ResourceSet {
+  const cds = new Map<string, XdsAny>();
+  const eds = new Map<string, XdsAny>();
+  const lds = new Map<string, XdsAny>();
+  const rds = new Map<string, XdsAny>();
+  for (const c of mesh.clusters) {
+    cds.set(c.name, pack(CLUSTER_TYPE_URL, clusterToXds(c)));
+    eds.set(c.name, pack(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpointsToXds(c)));
+  }
+  const hashPolicies = hashPoliciesOf(mesh.clusters);
+  for (const host of mesh.virtualHosts) {
+    const rc = routeConfigName(host.name);
+    rds.set(rc, pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { proxyless: true, hashPolicies })));
+    for (const name of listenerNames(host)) {
+      if (!lds.has(name)) lds.set(name, pack(LISTENER_TYPE_URL, apiListenerToXds(name, rc)));
+    }
+  }
+  return new Map([
+    [CLUSTER_TYPE_URL, cds],
+    [CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, eds],
+    [LISTENER_TYPE_URL, lds],
+    [ROUTE_CONFIGURATION_TYPE_URL, rds],
+  ]);
+}
+
+/** The service's name first, then its aliases. */
+function listenerNames(host: VirtualHostSpec): string[] {
+  return [host.name, ...host.domains.filter((d) => d !== host.name)];
+}
+
+/** xDS clients take IP literals only: resolve host names (an endpoint that does not resolve is left out). */
+async function resolveEndpoints(mesh: MeshSpec, log: Logger): Promise<MeshSpec> {
+  const cache = new Map<string, Promise<string | undefined>>();
+  const resolve = (host: string): Promise<string | undefined> => {
+    let p = cache.get(host);
+    if (!p) {
+      p = lookup(host).then(
+        (r) => r.address,
+        (err: unknown) => {
+          log.warn(`endpoint host ${host} does not resolve (${(err as Error).message}); left out`);
+          return undefined;
+        },
+      );
+      cache.set(host, p);
+    }
+    return p;
+  };
+  const clusters = await Promise.all(
+    mesh.clusters.map(async (c): Promise<ClusterSpec> => {
+      if (c.endpoints.every((e) => isIP(e.address) !== 0)) return c;
+      const endpoints: EndpointSpec[] = [];
+      for (const e of c.endpoints) {
+        const address = isIP(e.address) !== 0 ? e.address : await resolve(e.address);
+        if (address !== undefined) endpoints.push({ ...e, address });
+      }
+      return { ...c, endpoints };
+    }),
+  );
+  return { clusters, virtualHosts: mesh.virtualHosts };
+}
+
+function shortType(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
+}
