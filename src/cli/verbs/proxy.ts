@@ -2,11 +2,19 @@
  * @module cli/verbs/proxy
  * `strata proxy --config FILE`: run a sidecar from a configuration file, reloading it when
  * it changes (an invalid file is refused and the running config kept), draining on SIGTERM.
+ * With `--xds HOST:PORT[,HOST:PORT]` the file gives the Sidecar (listeners, limits) and the
+ * services and routes come from the control plane over ADS (file ones are merged; xDS wins).
  */
+import { hostname } from 'node:os';
 import { formatFieldError } from '../../errors.js';
 import { loadConfig } from '../../config/loader.js';
+import type { Snapshot } from '../../config/snapshot.js';
 import { watchConfig } from '../../config/watch.js';
 import { Sidecar } from '../../proxy/sidecar.js';
+import { AdsClient } from '../../proxy/xds/ads-client.js';
+import type { XdsConfig } from '../../proxy/xds/ads-client.js';
+import { loadLocalConfig } from '../../proxy/xds/local.js';
+import { mergeSnapshot } from '../../proxy/xds/merge.js';
 import { logger, setLogLevel } from '../../util/log.js';
 import type { Level } from '../../util/log.js';
 import type { Verb } from '../verb.js';
@@ -16,9 +24,11 @@ const log = logger('proxy');
 export const proxyVerb: Verb = {
   name: 'proxy',
   summary: 'Run a sidecar proxy from a configuration file (hot reload, graceful drain)',
-  usage: 'strata proxy --config FILE|DIR [--no-watch] [--log-level LEVEL]',
+  usage: 'strata proxy --config FILE|DIR [--xds HOST:PORT[,HOST:PORT]] [--node-id ID] [--no-watch] [--log-level LEVEL]',
   options: {
     config: { type: 'string', short: 'c', description: 'sidecar configuration: a YAML/JSON file or a directory of them' },
+    xds: { type: 'string', description: 'control plane(s) to take services and routes from over ADS, tried in order' },
+    'node-id': { type: 'string', description: 'xDS node id (default: SERVICE~HOSTNAME~PID)' },
     'no-watch': { type: 'boolean', description: 'do not reload the configuration when it changes' },
     'log-level': { type: 'string', default: 'info', description: 'debug | info | warn | error' },
   },
@@ -33,8 +43,20 @@ export const proxyVerb: Verb = {
       process.stderr.write(`strata proxy: --log-level must be debug, info, warn or error, got '${level}'\n`);
       return 2;
     }
+    const xdsArg = values['xds'] as string | undefined;
+    const servers = xdsArg === undefined ? [] : xdsArg.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (xdsArg !== undefined && (servers.length === 0 || !servers.every((s) => /^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(s)))) {
+      process.stderr.write(`strata proxy: --xds must be HOST:PORT[,HOST:PORT], got '${xdsArg}'\n`);
+      return 2;
+    }
+    const nodeIdArg = values['node-id'] as string | undefined;
+    if (nodeIdArg !== undefined && nodeIdArg.trim() === '') {
+      process.stderr.write('strata proxy: --node-id must not be empty\n');
+      return 2;
+    }
     setLogLevel(level as Level);
-    const first = await loadConfig(path);
+    const load = servers.length > 0 ? loadLocalConfig : loadConfig;
+    const first = await load(path);
     if (!first.ok) {
       process.stderr.write(`strata proxy: invalid configuration, not starting:\n${first.errors.map((e) => `  ${formatFieldError(e)}`).join('\n')}\n`);
       return 1;
@@ -50,6 +72,28 @@ export const proxyVerb: Verb = {
     process.stdout.write(`strata proxy ready: ${JSON.stringify(sidecar.listenerPorts())}\n`);
 
     let chain = Promise.resolve();
+    let local: Snapshot = first.value;
+    let fromXds: XdsConfig | undefined;
+    const effective = (): Snapshot => (fromXds ? mergeSnapshot(local, fromXds) : local);
+    let ads: AdsClient | undefined;
+    if (servers.length > 0) {
+      const sc = first.value.sidecar;
+      const nodeId = nodeIdArg ?? `${sc.service || 'sidecar'}~${hostname()}~${process.pid}`;
+      ads = new AdsClient({
+        servers,
+        nodeId,
+        ...(sc.service && { cluster: sc.service }),
+        metadata: { service: sc.service, namespace: sc.namespace, locality: sc.locality },
+        onUpdate: (cfg) => {
+          fromXds = cfg;
+          chain = chain.then(async () => {
+            await sidecar.apply(effective());
+          });
+        },
+      });
+      ads.start();
+      log.info(`following xDS from ${servers.join(', ')} as node ${nodeId}`);
+    }
     const watcher = values['no-watch']
       ? undefined
       : watchConfig(
@@ -60,10 +104,11 @@ export const proxyVerb: Verb = {
               sidecar.rejected(r.errors.map(formatFieldError));
               return;
             }
-            await sidecar.apply(r.value);
+            local = r.value;
+            await sidecar.apply(effective());
           });
           },
-          { load: loadConfig },
+          { load },
         );
 
     return new Promise<number>((resolve) => {
@@ -71,6 +116,7 @@ export const proxyVerb: Verb = {
       const stop = (signal: string): void => {
         if (stopping) {
           log.warn(`second ${signal}: exiting now`);
+          ads?.stop();
           sidecar.destroy();
           resolve(1);
           return;
@@ -78,6 +124,7 @@ export const proxyVerb: Verb = {
         stopping = true;
         log.info(`${signal}: draining`);
         watcher?.close();
+        ads?.stop();
         void sidecar.drain().then(() => resolve(0));
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
@@ -87,6 +134,7 @@ export const proxyVerb: Verb = {
         if (sidecar.draining() && !stopping) {
           stopping = true;
           watcher?.close();
+          ads?.stop();
           void sidecar.drain().then(() => {
             clearInterval(poll);
             resolve(0);

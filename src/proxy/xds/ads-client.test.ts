@@ -1,0 +1,255 @@
+// The sidecar's ADS client against a real control plane (REST API → store → xDS) and against
+// a hand-fed ADS server that serves an invalid Cluster.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { compileSnapshot } from '../../config/compile.js';
+import { decodeResources } from '../../config/decode.js';
+import type { Snapshot } from '../../config/snapshot.js';
+import { ApiClient } from '../../control/api/client.js';
+import { ControlPlane } from '../../control/control-plane.js';
+import { SqliteStore } from '../../control/store/sqlite-store.js';
+import { AdsServer } from '../../control/xds/ads-server.js';
+import { SnapshotCache, resourceSet } from '../../control/xds/snapshot-cache.js';
+import { CDS, EDS, LDS, RDS, clusterSpec } from '../../control/xds/test-resources.js';
+import { CLUSTER_TYPE_URL, pack } from '../../xds/protos.js';
+import { clusterToXds, endpointsToXds } from '../../xds/to-xds.js';
+import { Sidecar } from '../sidecar.js';
+import { AdsClient } from './ads-client.js';
+import type { XdsConfig } from './ads-client.js';
+import { mergeSnapshot } from './merge.js';
+
+const LONG = 20_000;
+
+async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = LONG): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve().then(check).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out: ${what}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function upstream(name: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => res.end(`${name} ${req.url ?? ''}`));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const a = server.address();
+  return { server, port: typeof a === 'object' && a ? a.port : 0 };
+}
+
+/** The sidecar's own file part: a Sidecar with one local port for `service`. */
+function localSnapshot(service: string, port: number): Snapshot {
+  const text = ['apiVersion: strata.dev/v1alpha1', 'kind: Sidecar', 'metadata: { name: client }', 'spec:', '  service: client'].join('\n');
+  const res = decodeResources(text, 'sidecar.yaml');
+  assert.ok(res.ok, JSON.stringify(res));
+  const snap = compileSnapshot(res.value, 'sidecar.yaml');
+  assert.ok(snap.ok, JSON.stringify(snap));
+  return { ...snap.value, sidecar: { ...snap.value.sidecar, localPorts: [{ port, address: '127.0.0.1', service, protocol: 'http' }] } };
+}
+
+const serviceYaml = (name: string, port: number): string =>
+  ['apiVersion: strata.dev/v1alpha1', 'kind: Service', `metadata: { name: ${name} }`, 'spec:', '  protocol: http', '  endpoints:', `    - { address: 127.0.0.1, port: ${port} }`].join('\n');
+
+const routeYaml = (prefix: string, to: string): string =>
+  [
+    'apiVersion: strata.dev/v1alpha1',
+    'kind: Route',
+    'metadata: { name: orders }',
+    'spec:',
+    '  service: orders',
+    '  rules:',
+    '    - name: r',
+    `      match: { path: { prefix: ${prefix} } }`,
+    `      backends: [ { service: ${to} } ]`,
+  ].join('\n');
+
+async function get(port: number, path: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return `${res.status} ${await res.text()}`;
+}
+
+describe('sidecar ADS client against strata control', { timeout: 120_000 }, () => {
+  let dir = '';
+  let store: SqliteStore | undefined;
+  let cp: ControlPlane | undefined;
+  let xdsPort = 0;
+  let api: ApiClient;
+  let client: AdsClient | undefined;
+  let sidecar: Sidecar | undefined;
+  const ups: { server: Server; port: number }[] = [];
+  const updates: XdsConfig[] = [];
+  let local: Snapshot;
+  let localPort = 0;
+
+  const latest = (): XdsConfig | undefined => updates[updates.length - 1];
+
+  before(async () => {
+    ups.push(await upstream('v1'), await upstream('v2'));
+    dir = mkdtempSync(join(tmpdir(), 'strata-xds-client-'));
+    store = new SqliteStore({ dir: join(dir, 'data') });
+    cp = new ControlPlane({ store, apiPort: 0, xdsPort: 0, debounceMs: 10 });
+    const ports = await cp.start();
+    xdsPort = ports.xds;
+    api = new ApiClient(`http://127.0.0.1:${ports.api}`);
+    localPort = await freePort();
+    local = localSnapshot('orders', localPort);
+  });
+
+  after(async () => {
+    client?.stop();
+    sidecar?.destroy();
+    await cp?.close();
+    await store?.close();
+    for (const u of ups) u.server.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('delivers the applied services and routes; the merged snapshot runs a sidecar', async () => {
+    const [v1, v2] = ups as [(typeof ups)[0], (typeof ups)[0]];
+    await api.applyText([serviceYaml('orders', v1.port), serviceYaml('orders-v2', v2.port), routeYaml('/', 'orders')].join('\n---\n'), 'mesh.yaml');
+    client = new AdsClient({
+      servers: [`127.0.0.1:${xdsPort}`],
+      nodeId: 'sidecar-test',
+      metadata: { service: 'client' },
+      initialBackoffMs: 50,
+      maxBackoffMs: 500,
+      onUpdate: (c) => updates.push(c),
+    });
+    client.start();
+    await eventually('a config with both services', () => (latest()?.clusters.length ?? 0) === 2);
+    const cfg = latest()!;
+    assert.deepEqual(cfg.clusters.map((c) => c.name), ['orders', 'orders-v2']);
+    assert.deepEqual(cfg.clusters.find((c) => c.name === 'orders')?.endpoints.map((e) => e.port), [v1.port]);
+    assert.ok(cfg.virtualHosts.some((h) => h.name === 'orders'), JSON.stringify(cfg.virtualHosts));
+
+    const snap = mergeSnapshot(local, cfg);
+    assert.equal(snap.version, mergeSnapshot(local, cfg).version, 'version is a content hash');
+    sidecar = new Sidecar(snap);
+    await sidecar.start();
+    assert.equal(await get(localPort, '/a'), '200 v1 /a');
+
+    const st = cp!.ads.status().find((c) => c.nodeId === 'sidecar-test');
+    assert.ok(st);
+    assert.equal(st.lastNack, undefined);
+    await eventually('every type ACKed', () => {
+      const s = cp!.ads.status().find((c) => c.nodeId === 'sidecar-test');
+      return [CDS, EDS, LDS, RDS].every((t) => (s?.types.find((x) => x.typeUrl === t)?.ackedVersion ?? '') !== '');
+    });
+  });
+
+  it('follows a route change', async () => {
+    const before = updates.length;
+    await api.applyText(routeYaml('/', 'orders-v2'), 'route.yaml');
+    await eventually('an update', () => updates.length > before);
+    const next = mergeSnapshot(local, latest()!);
+    const r = await sidecar!.apply(next);
+    assert.deepEqual(r, { ok: true });
+    assert.equal(await get(localPort, '/b'), '200 v2 /b');
+  });
+
+  it('keeps the last config while the control plane is away and reconnects to a new one', async () => {
+    const count = updates.length;
+    const kept = latest();
+    await cp!.close();
+    await eventually('the client notices', () => !client!.status().connected);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(updates.length, count, 'no update while away');
+    assert.deepEqual(latest(), kept);
+    assert.equal(client!.status().ready, true);
+
+    cp = new ControlPlane({ store: store!, apiPort: 0, xdsPort, debounceMs: 10 });
+    const ports = await cp.start();
+    api = new ApiClient(`http://127.0.0.1:${ports.api}`);
+    await eventually('reconnected', () => client!.status().connected && cp!.ads.status().some((c) => c.nodeId === 'sidecar-test'));
+    assert.equal(updates.length, count, 'same content after reconnecting: no update');
+    await api.applyText(routeYaml('/', 'orders'), 'route.yaml');
+    await eventually('an update from the new control plane', () => updates.length > count);
+    const action = latest()?.virtualHosts.find((h) => h.name === 'orders')?.routes[0]?.action;
+    assert.ok(action?.kind === 'forward');
+    assert.deepEqual(action.backends.map((b) => b.cluster), ['orders']);
+    assert.deepEqual(await sidecar!.apply(mergeSnapshot(local, latest()!)), { ok: true });
+    assert.equal(await get(localPort, '/c'), '200 v1 /c');
+  });
+});
+
+describe('sidecar ADS client: an invalid resource is NACKed', { timeout: 60_000 }, () => {
+  const cache = new SnapshotCache({ groupOf: () => 'g' });
+  const server = new AdsServer({ cache });
+  let client: AdsClient | undefined;
+
+  after(async () => {
+    client?.stop();
+    await server.close();
+  });
+
+  it('NACKs with the field path and keeps the previous config', async () => {
+    const good = clusterSpec('pay', [8081]);
+    cache.set(
+      'g',
+      resourceSet([
+        [CDS, [{ name: 'pay', any: pack(CDS, clusterToXds(good)) }]],
+        [EDS, [{ name: 'pay', any: pack(EDS, endpointsToXds(good)) }]],
+        [LDS, []],
+        [RDS, []],
+      ]),
+    );
+    const port = await server.listen('127.0.0.1', 0);
+    const updates: XdsConfig[] = [];
+    const nacks: string[] = [];
+    const dead = await freePort();
+    client = new AdsClient({
+      servers: [`127.0.0.1:${dead}`, `127.0.0.1:${port}`],
+      nodeId: 'nack-test',
+      initialBackoffMs: 50,
+      maxBackoffMs: 200,
+      onUpdate: (c) => updates.push(c),
+      onNack: (_t, m) => nacks.push(m),
+    });
+    client.start();
+    await eventually('first config (after trying the dead server first)', () => updates.length === 1);
+    assert.deepEqual(updates[0]?.clusters.map((c) => c.name), ['pay']);
+
+    const bad = { ...clusterToXds(good), type: 'STATIC' };
+    delete (bad as Record<string, unknown>)['eds_cluster_config'];
+    cache.set('g', resourceSet([[CDS, [{ name: 'pay', any: pack(CLUSTER_TYPE_URL, bad) }]]]));
+    await eventually('NACK seen by the server', () => {
+      const st = server.status().find((c) => c.nodeId === 'nack-test');
+      return st?.lastNack?.typeUrl === CDS;
+    });
+    const st = server.status().find((c) => c.nodeId === 'nack-test')!;
+    assert.match(st.lastNack!.reason, /pay\.type: unsupported discovery type STATIC/);
+    const cdsStatus = st.types.find((t) => t.typeUrl === CDS)!;
+    assert.notEqual(cdsStatus.ackedVersion, cdsStatus.sentVersion, 'the bad version is not ACKed');
+    assert.equal(client.status().versions[CDS], cdsStatus.ackedVersion);
+    assert.ok(nacks.length >= 1);
+    assert.equal(client.status().lastNack?.typeUrl, CDS);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(updates.length, 1, 'previous config kept');
+
+    // A fixed resource is ACKed and delivered.
+    cache.set('g', resourceSet([[CDS, [{ name: 'pay', any: pack(CDS, clusterToXds({ ...good, localityPreference: true })) }]]]));
+    await eventually('fixed config delivered', () => updates.length === 2);
+    await eventually('ACKed', () => {
+      const s = server.status().find((c) => c.nodeId === 'nack-test');
+      const t = s?.types.find((x) => x.typeUrl === CDS);
+      return t !== undefined && t.ackedVersion === t.sentVersion && t.lastNack === undefined;
+    });
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * `strata proxy --xds`: the sidecar file gives the listeners, the control plane the services
+ * and routes. A request through the sidecar's local port reaches the upstream once the mesh
+ * is applied to `strata control`, and follows a later change.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT, STRATA_BIN, freePorts, request, startSidecar, startUpstream, waitFor } from './lib/harness.js';
+import type { SidecarProcess, Upstream } from './lib/harness.js';
+
+const exec = promisify(execFile);
+
+function startControl(dataDir: string, apiPort: number, xdsPort: number): { exited: Promise<number | null>; kill(sig: NodeJS.Signals): void; out(): string } {
+  const proc = spawn(process.execPath, [STRATA_BIN, 'control', '--data-dir', dataDir, '--api-port', String(apiPort), '--xds-port', String(xdsPort)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { exited, kill: (sig) => proc.exitCode === null && proc.kill(sig), out: () => out };
+}
+
+const mesh = (target: string, a: number, b: number): string => `apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: backend }
+spec:
+  protocol: http
+  endpoints: [ { address: 127.0.0.1, port: ${a} } ]
+---
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: backend-v2 }
+spec:
+  protocol: http
+  endpoints: [ { address: 127.0.0.1, port: ${b} } ]
+---
+apiVersion: strata.dev/v1alpha1
+kind: Route
+metadata: { name: backend }
+spec:
+  service: backend
+  rules: [ { match: { path: { prefix: / } }, backends: [ { service: ${target} } ] } ]
+`;
+
+test('strata proxy --xds: services and routes from strata control', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-proxy-xds-'));
+  const [apiPort, xdsPort, adminPort, localPort, deadPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const server = `http://127.0.0.1:${apiPort}`;
+  const ups: Upstream[] = [await startUpstream('v1'), await startUpstream('v2')];
+  const [v1, v2] = ups as [Upstream, Upstream];
+  const cp = startControl(join(dir, 'data'), apiPort, xdsPort);
+  let sc: SidecarProcess | undefined;
+  try {
+    await waitFor('control ready', () => cp.out().includes('strata control ready'), 30_000);
+    const sidecarYaml = `apiVersion: strata.dev/v1alpha1
+kind: Sidecar
+metadata: { name: client }
+spec:
+  service: client
+  outbound:
+    ports: [ { port: ${localPort}, service: backend } ]
+  admin: { port: ${adminPort} }
+`;
+    // A dead address first: the client moves on to the next one.
+    sc = await startSidecar(sidecarYaml, adminPort, ['--xds', `127.0.0.1:${deadPort},127.0.0.1:${xdsPort}`, '--node-id', 'xds-e2e']);
+
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(file, mesh('backend', v1.port, v2.port));
+    const applied = await exec(process.execPath, [STRATA_BIN, 'apply', '-f', file, '--server', server], { cwd: ROOT });
+    assert.match(applied.stdout, /Route\/backend configured/);
+    await waitFor('request reaches v1 through the sidecar', async () => {
+      const r = await request({ port: localPort, path: '/hello', timeoutMs: 5000 });
+      return r.status === 200 && r.headers['x-upstream'] === 'v1';
+    }, 40_000, 100);
+    assert.equal(v1.requests.at(-1)?.url, '/hello');
+
+    writeFileSync(file, mesh('backend-v2', v1.port, v2.port));
+    await exec(process.execPath, [STRATA_BIN, 'apply', '-f', file, '--server', server], { cwd: ROOT });
+    await waitFor('the route change reaches the sidecar', async () => {
+      const r = await request({ port: localPort, path: '/again', timeoutMs: 5000 });
+      return r.status === 200 && r.headers['x-upstream'] === 'v2';
+    }, 40_000, 100);
+  } finally {
+    await sc?.stop();
+    cp.kill('SIGTERM');
+    await cp.exited;
+    for (const u of ups) await u.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
