@@ -10,9 +10,10 @@ import { deleteVerb } from './verbs/delete.js';
 import { demoVerb } from './verbs/demo.js';
 import { getVerb } from './verbs/get.js';
 import { proxyVerb } from './verbs/proxy.js';
+import { statusVerb } from './verbs/status.js';
 import { validateVerb } from './verbs/validate.js';
 
-export const verbs: readonly Verb[] = [applyVerb, bootstrapVerb, controlVerb, deleteVerb, demoVerb, getVerb, proxyVerb, validateVerb];
+export const verbs: readonly Verb[] = [applyVerb, bootstrapVerb, controlVerb, deleteVerb, demoVerb, getVerb, proxyVerb, statusVerb, validateVerb];
 
 export function findVerb(name: string): Verb | undefined {
   return verbs.find((v) => v.name === name);

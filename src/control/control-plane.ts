@@ -32,7 +32,8 @@ import type { XdsAny } from '../xds/protos.js';
 import { apiListenerToXds, clusterToXds, endpointsToXds, hashPoliciesOf, routesToXds } from '../xds/to-xds.js';
 import { logger } from '../util/log.js';
 import type { Logger } from '../util/log.js';
-import { ApiServer, DEFAULT_API_PORT } from './api/server.js';
+import { ApiServer, DEFAULT_API_PORT, storeStatus } from './api/server.js';
+import type { StatusReport } from './api/server.js';
 import { compileMesh } from './mesh-compile.js';
 import type { MeshSpec } from './mesh-compile.js';
 import type { Store, WatchHandle } from './store/store.js';
@@ -97,7 +98,7 @@ export class ControlPlane {
     this.#address = opts.address ?? DEFAULT_CONTROL_ADDRESS;
     this.#apiPort = opts.apiPort ?? DEFAULT_API_PORT;
     this.#xdsPort = opts.xdsPort ?? DEFAULT_XDS_PORT;
-    this.api = new ApiServer({ store: opts.store });
+    this.api = new ApiServer({ store: opts.store, status: () => this.status() });
     this.ads = new AdsServer({ cache: this.cache, ...(opts.log && { log: opts.log }) });
   }
 
@@ -126,6 +127,26 @@ export class ControlPlane {
   /** The store revision of the resources being served. */
   revision(): number {
     return this.#revision;
+  }
+
+  /** The served revision, the store's health and every connected xDS client (`GET /api/v1/status`). */
+  async status(): Promise<StatusReport> {
+    const store = await storeStatus(this.#store);
+    const xds = this.ads.status().map((c) => ({
+      nodeId: c.nodeId,
+      group: c.group,
+      kind: c.kind,
+      peer: c.peer,
+      connectedSince: c.connectedSince.toISOString(),
+      types: c.types.map((t) => ({
+        typeUrl: t.typeUrl,
+        ackedVersion: t.ackedVersion,
+        sentVersion: t.sentVersion,
+        ...(t.lastNack !== undefined && { lastNack: t.lastNack }),
+      })),
+      ...(c.lastNack && { lastNack: { typeUrl: c.lastNack.typeUrl, reason: c.lastNack.reason, at: c.lastNack.at.toISOString() } }),
+    }));
+    return { revision: this.#revision, store, xds };
   }
 
   /** Why the latest store content was not served (empty when it was). */

@@ -9,7 +9,7 @@ import type { FieldError } from '../../errors.js';
 import type { DeleteResult, Listing, RegisteredEndpoint, ResourceKey } from '../store/store.js';
 import type { ApiErrorBody } from './http.js';
 import { FILE_BATCH_MEDIA_TYPE } from './server.js';
-import type { ApplyItemResult } from './server.js';
+import type { ApplyItemResult, StatusReport } from './server.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:15080';
 
@@ -83,6 +83,11 @@ export class ApiClient {
 
   listEndpoints(service?: string): Promise<Listing<RegisteredEndpoint>> {
     return this.call('GET', `/api/v1/endpoints${service ? `?service=${encodeURIComponent(service)}` : ''}`);
+  }
+
+  /** The control plane's status: served revision, store health and connected xDS clients. */
+  status(): Promise<StatusReport> {
+    return this.call('GET', '/api/v1/status');
   }
 
   private async call<T>(method: string, path: string, opts: { body?: string; type?: string; headers?: Record<string, string> } = {}): Promise<T> {

@@ -12,7 +12,11 @@
  * DELETE /api/v1/endpoints/:id
  * GET    /api/v1/endpoints?service=
  * GET    /api/v1/watch?from=REV                      Server-Sent Events of store events after REV
+ * GET    /api/v1/status                              { revision, store: { kind, ok, detail }, xds?: [...] }
  * ```
+ *
+ * The status route reports the store part alone unless a `status` provider (the ControlPlane,
+ * which also knows the connected xDS clients) is given.
  *
  * Errors are `{ error: { code, message, errors: FieldError[] } }` with the status of the code
  * (`http.ts`). Nothing is stored from an apply that has any error.
@@ -41,6 +45,59 @@ const SSE_KEEPALIVE_MS = 15_000;
 
 export interface ApiServerOptions {
   store: Store;
+  /** The full `GET /api/v1/status` report; without it the route reports the store part only. */
+  status?: () => Promise<StatusReport>;
+}
+
+/** The store as `GET /api/v1/status` reports it. */
+export interface StoreStatus {
+  kind: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** One xDS type of a connected client, as `GET /api/v1/status` reports it. */
+export interface XdsTypeStatusReport {
+  typeUrl: string;
+  ackedVersion: string;
+  sentVersion: string;
+  lastNack?: string;
+}
+
+/** One connected xDS client, as `GET /api/v1/status` reports it (times as ISO 8601). */
+export interface XdsClientStatusReport {
+  nodeId: string;
+  group: string;
+  kind: 'sotw' | 'delta';
+  peer: string;
+  connectedSince: string;
+  types: XdsTypeStatusReport[];
+  lastNack?: { typeUrl: string; reason: string; at: string };
+}
+
+export interface StatusReport {
+  /** The store revision being served (the store's current revision without a provider). */
+  revision: number;
+  store: StoreStatus;
+  /** Connected xDS clients; absent when the server has no status provider. */
+  xds?: XdsClientStatusReport[];
+}
+
+/** A short name of a store implementation: `SqliteStore` → `sqlite`. */
+export function storeKindOf(store: Store): string {
+  const name = (store as object).constructor?.name ?? '';
+  return name.replace(/Store$/, '').toLowerCase() || 'unknown';
+}
+
+/** The store's kind and health; a failing health check reads as not ok. */
+export async function storeStatus(store: Store): Promise<StoreStatus> {
+  const kind = storeKindOf(store);
+  try {
+    const h = await store.health();
+    return { kind, ok: h.ok, detail: h.detail };
+  } catch (err) {
+    return { kind, ok: false, detail: (err as Error).message };
+  }
 }
 
 /** What an apply reports for each submitted resource. */
@@ -63,12 +120,14 @@ interface Route {
 
 export class ApiServer {
   private readonly store: Store;
+  private readonly statusProvider: (() => Promise<StatusReport>) | undefined;
   private readonly server: Server;
   private readonly routes: Route[];
   private readonly streams = new Set<ServerResponse>();
 
   constructor(opts: ApiServerOptions) {
     this.store = opts.store;
+    this.statusProvider = opts.status;
     this.routes = [
       route('/api/v1/apply', { POST: (q, s) => this.apply(q, s) }),
       route('/api/v1/resources', { GET: (_q, s, _p, u) => this.list(s, u) }),
@@ -80,6 +139,7 @@ export class ApiServer {
       route('/api/v1/endpoints/:id/heartbeat', { POST: (_q, s, p) => this.heartbeat(s, p) }),
       route('/api/v1/endpoints/:id', { DELETE: (_q, s, p) => this.deregister(s, p) }),
       route('/api/v1/watch', { GET: (q, s, _p, u) => this.watch(q, s, u) }),
+      route('/api/v1/status', { GET: (_q, s) => this.status(s) }),
     ];
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('clientError', (_err, socket) => {
@@ -256,6 +316,18 @@ export class ApiServer {
 
   private async listEndpoints(res: ServerResponse, url: URL): Promise<void> {
     sendJson(res, 200, await this.store.listEndpoints(url.searchParams.get('service') || undefined));
+  }
+
+  // ---- status -----------------------------------------------------------------------------
+
+  private async status(res: ServerResponse): Promise<void> {
+    if (this.statusProvider) {
+      sendJson(res, 200, await this.statusProvider());
+      return;
+    }
+    const [revision, store] = await Promise.all([this.store.revision(), storeStatus(this.store)]);
+    const report: StatusReport = { revision, store };
+    sendJson(res, 200, report);
   }
 
   // ---- watch ------------------------------------------------------------------------------
