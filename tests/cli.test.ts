@@ -76,16 +76,7 @@ spec: {}
 });
 
 test('strata demo serves traffic through its sidecars and stops cleanly on SIGINT', async () => {
-  // Find 7 consecutive free ports.
-  let base = 0;
-  for (let tries = 0; tries < 20 && base === 0; tries++) {
-    const p = await freePort();
-    if (p > 60000) continue;
-    let ok = true;
-    for (let i = 1; i < 7 && ok; i++) ok = (await isFree(p + i));
-    if (ok) base = p;
-  }
-  assert.ok(base > 0, 'no free port range');
+  const base = await freePortRange(7);
   const proc = spawn(process.execPath, [STRATA_BIN, 'demo', '--base-port', String(base), '--rps', '10'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -112,6 +103,18 @@ test('strata demo serves traffic through its sidecars and stops cleanly on SIGIN
     if (proc.exitCode === null) proc.kill('SIGKILL');
   }
 });
+
+/** A run of `n` consecutive free loopback ports (the demo takes a base port). */
+async function freePortRange(n: number): Promise<number> {
+  for (let tries = 0; tries < 30; tries++) {
+    const p = await freePort();
+    if (p > 60000) continue;
+    let ok = true;
+    for (let i = 1; i < n && ok; i++) ok = await isFree(p + i);
+    if (ok) return p;
+  }
+  throw new Error('no free port range');
+}
 
 async function isFree(port: number): Promise<boolean> {
   const net = await import('node:net');
@@ -140,4 +143,17 @@ test('bootstrap grpc prints what a proxyless gRPC client needs, and refuses bad 
   assert.match(bad.stderr, /--service: must be a DNS label/);
   assert.match(bad.stderr, /--xds-server\[0\]: must be host:port, got 'nope'/);
   assert.equal((await strata(['bootstrap', 'envoy', '--service', 'x'])).code, 2);
+});
+
+test('a reader that closes the pipe early does not make the CLI crash', async () => {
+  const base = await freePortRange(7);
+  const proc = spawn(process.execPath, [STRATA_BIN, 'demo', '--base-port', String(base), '--rps', '0', '--duration', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // Read the first bytes, then go away like `| head -1` does.
+  await new Promise<void>((resolve) => proc.stdout.once('data', () => resolve()));
+  proc.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, err);
+  assert.doesNotMatch(err, /EPIPE|Unhandled/);
 });
