@@ -10,40 +10,8 @@ import { ApiClient } from './api/client.js';
 import { grpcBootstrap } from './bootstrap.js';
 import { ControlPlane } from './control-plane.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { call, echoServer, eventually } from './xds/test-grpc-echo.js';
 import { CDS, EDS, LDS, RDS } from './xds/test-resources.js';
-
-const ECHO_PATH = '/strata.test.Echo/Echo';
-const identity = (b: Buffer): Buffer => b;
-
-/** A gRPC server on 127.0.0.1 whose one method answers with the server's name. */
-async function echoServer(name: string): Promise<{ port: number; server: grpc.Server }> {
-  const server = new grpc.Server();
-  const method = { path: ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
-  server.addService({ Echo: method } as grpc.ServiceDefinition, {
-    Echo: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(name)),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { port, server };
-}
-
-function call(client: grpc.Client, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.from('hi'), { deadline: Date.now() + timeoutMs }, (err, res) =>
-      err ? reject(err) : resolve(res!.toString()),
-    );
-  });
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out: ${what}`);
-}
 
 describe('strata control: store → xDS → proxyless gRPC client', { timeout: 90_000 }, () => {
   const NODE_ID = 'control-plane-test';
