@@ -26,7 +26,7 @@ async function strata(args: string[]): Promise<{ code: number; stdout: string; s
 test('every verb has --help; unknown verbs and flags are refused', async () => {
   const main = await strata(['--help']);
   assert.equal(main.code, 0);
-  for (const verb of ['apply', 'bootstrap', 'control', 'delete', 'demo', 'get', 'proxy', 'status', 'validate']) {
+  for (const verb of ['apply', 'bootstrap', 'check', 'control', 'delete', 'demo', 'get', 'proxy', 'status', 'validate']) {
     assert.match(main.stdout, new RegExp(`\\b${verb}\\b`));
     const h = await strata([verb, '--help']);
     assert.equal(h.code, 0, `${verb} --help`);

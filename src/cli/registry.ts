@@ -5,6 +5,7 @@
 import type { Verb } from './verb.js';
 import { applyVerb } from './verbs/apply.js';
 import { bootstrapVerb } from './verbs/bootstrap.js';
+import { checkVerb } from './verbs/check.js';
 import { controlVerb } from './verbs/control.js';
 import { deleteVerb } from './verbs/delete.js';
 import { demoVerb } from './verbs/demo.js';
@@ -13,7 +14,7 @@ import { proxyVerb } from './verbs/proxy.js';
 import { statusVerb } from './verbs/status.js';
 import { validateVerb } from './verbs/validate.js';
 
-export const verbs: readonly Verb[] = [applyVerb, bootstrapVerb, controlVerb, deleteVerb, demoVerb, getVerb, proxyVerb, statusVerb, validateVerb];
+export const verbs: readonly Verb[] = [applyVerb, bootstrapVerb, checkVerb, controlVerb, deleteVerb, demoVerb, getVerb, proxyVerb, statusVerb, validateVerb];
 
 export function findVerb(name: string): Verb | undefined {
   return verbs.find((v) => v.name === name);

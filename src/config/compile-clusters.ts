@@ -56,7 +56,7 @@ export function compileClusters(
     const cluster: ClusterSpec = {
       name: svc.metadata.name,
       protocol: svc.spec.protocol ?? DEFAULT_APP_PROTOCOL,
-      endpoints: svc.spec.endpoints.map(
+      endpoints: (svc.spec.endpoints ?? []).map(
         (e): EndpointSpec => ({
           address: e.address,
           port: e.port,

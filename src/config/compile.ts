@@ -110,6 +110,7 @@ function compileSidecar(diag: Diagnostics, services: ServiceIndex, r: SidecarRes
     service: s.service ?? '',
     namespace: r.metadata.namespace,
     locality: s.locality ?? '',
+    ...(s.dependencies && { dependencies: [...new Set(s.dependencies)].sort() }),
     ...(inbound && { inbound }),
     ...(outbound && { outbound }),
     localPorts: compileLocalPorts(diag, services, r),

@@ -83,13 +83,13 @@ test('spec errors: wrong type, unknown field, missing field, enum, range', () =>
     service('a').replace('port: 8080', 'port: "8080"'),
     route('r', '  service: a\n  rules:\n    - matchh: {}\n      backends: [{ service: a }]\n'),
     'apiVersion: strata.dev/v1alpha1\nkind: Service\nmetadata: { name: b }\nspec: { protocol: htp }\n',
-    `apiVersion: strata.dev/v1alpha1\nkind: Sidecar\nmetadata: { name: s }\nspec:\n  inbound: { port: 70000, appPort: 8080 }\n`,
+    `apiVersion: strata.dev/v1alpha1\nkind: Sidecar\nmetadata: { name: s }\nspec:\n  inbound: { port: 70000 }\n`,
   );
   const errors = errorsOf(decodeResources(text, 'x.yaml'));
   const expect: [string, string, RegExp][] = [
     ['Service/a', 'spec.endpoints[0].port', /expected an integer, got "8080"/],
     ['Route/r', 'spec.rules[0].matchh', /unknown field "matchh" \(did you mean "match"\?\)/],
-    ['Service/b', 'spec.endpoints', /required field missing/],
+    ['Sidecar/s', 'spec.inbound.appPort', /required field missing/],
     ['Service/b', 'spec.protocol', /must be one of http, http2, grpc, tcp \(got "htp"\)/],
     ['Sidecar/s', 'spec.inbound.port', /must be between 1 and 65535 \(got 70000\)/],
   ];

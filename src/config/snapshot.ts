@@ -28,6 +28,11 @@ export interface SidecarSpec {
   namespace: string;
   /** Zone/region of this sidecar; endpoints in the same locality are preferred when asked. */
   locality: string;
+  /**
+   * Services the workload calls (sorted, unique; `*` = the whole mesh). Absent: learned from
+   * the calls the app makes (on-demand discovery from the control plane).
+   */
+  dependencies?: string[];
   /** Inbound: other sidecars → local app. With `tls`, the listener terminates TLS (ALPN h2 / http/1.1). */
   inbound?: { port: number; address: string; appPort: number; appAddress: string; appProtocol: AppProtocol; tls?: ServerTlsSpec };
   /** Outbound HTTP forward proxy for HTTP_PROXY (absolute-form + CONNECT). */

@@ -2,8 +2,9 @@
  * @module control/control-plane
  * One control-plane process: the REST API (api/server.ts) and ADS (xds/ads-server.ts) over one
  * store. The xDS resources are computed from the whole store (resources + registered
- * endpoints → mesh-compile.ts → to-xds.ts) and put in the SnapshotCache for every node (one
- * group for now). A watch on the store, from the revision that was read, triggers a
+ * endpoints → mesh-compile.ts → to-xds.ts) and put in the SnapshotCache: the whole mesh for
+ * clients that do not say what they call, and a scoped part per dependency set (scope.ts) for
+ * those that do. A watch on the store, from the revision that was read, triggers a
  * recompute (debounced) on every change. A store whose content does not compile keeps the
  * last good resources in place; the errors are logged and kept in `lastErrors`.
  *
@@ -36,6 +37,8 @@ import { ApiServer, DEFAULT_API_PORT, storeStatus } from './api/server.js';
 import type { StatusReport } from './api/server.js';
 import { compileMesh } from './mesh-compile.js';
 import type { MeshSpec } from './mesh-compile.js';
+import { MESH_GROUP, dependenciesOfGroup, groupOfNode, indexMesh, scopedSet } from './scope.js';
+import type { MeshIndex } from './scope.js';
 import type { Store, WatchHandle } from './store/store.js';
 import { AdsServer } from './xds/ads-server.js';
 import { SnapshotCache } from './xds/snapshot-cache.js';
@@ -43,8 +46,6 @@ import type { ResourceSet } from './xds/snapshot-cache.js';
 
 export const DEFAULT_XDS_PORT = 15010;
 export const DEFAULT_CONTROL_ADDRESS = '127.0.0.1';
-/** The one node group every client belongs to until pushes are scoped. */
-export const MESH_GROUP = 'mesh';
 const DEFAULT_DEBOUNCE_MS = 50;
 const REWATCH_DELAY_MS = 1000;
 
@@ -72,7 +73,11 @@ export interface ControlPlaneUpdate {
 export const routeConfigName = (service: string): string => `${service}-routes`;
 
 export class ControlPlane {
-  readonly cache = new SnapshotCache({ groupOf: () => MESH_GROUP });
+  readonly cache = new SnapshotCache({
+    groupOf: groupOfNode,
+    resolver: (node) => this.#scoped(groupOfNode(node)),
+    retain: (key) => key === MESH_GROUP,
+  });
   readonly api: ApiServer;
   readonly ads: AdsServer;
   readonly #store: Store;
@@ -89,6 +94,8 @@ export class ControlPlane {
   #closed = false;
   #revision = 0;
   #lastErrors: FieldError[] = [];
+  #full: ResourceSet = new Map();
+  #index: MeshIndex = new Map();
   #ports: { api: number; xds: number } | undefined;
 
   constructor(opts: ControlPlaneOptions) {
@@ -235,14 +242,26 @@ export class ControlPlane {
       this.#log.warn(`store revision ${revision} does not compile; still serving revision ${this.#revision}:\n  ${mesh.errors.map(formatFieldError).join('\n  ')}`);
       return revision;
     }
-    const set = meshToXds(await resolveEndpoints(mesh.value, this.#log));
+    const resolved = await resolveEndpoints(mesh.value, this.#log);
     if (this.#closed) return revision;
-    const changed = this.cache.set(MESH_GROUP, set);
+    this.#full = meshToXds(resolved);
+    this.#index = indexMesh(resolved, routeConfigName, listenerNames);
+    const changed = new Set(this.cache.set(MESH_GROUP, this.#full));
+    for (const key of this.cache.keys()) {
+      const scoped = this.#scoped(key);
+      if (scoped) for (const t of this.cache.set(key, scoped)) changed.add(t);
+    }
     this.#revision = Math.max(resources.revision, endpoints.revision);
     this.#lastErrors = [];
-    if (changed.length > 0) this.#log.info(`serving store revision ${this.#revision} (changed: ${changed.map(shortType).join(', ')})`);
-    for (const l of [...this.#listeners]) l({ revision: this.#revision, changed });
+    if (changed.size > 0) this.#log.info(`serving store revision ${this.#revision} (changed: ${[...changed].map(shortType).join(', ')})`);
+    for (const l of [...this.#listeners]) l({ revision: this.#revision, changed: [...changed] });
     return revision;
+  }
+
+  /** The resources of a scoped group (undefined for the whole-mesh group). */
+  #scoped(key: string): ResourceSet | undefined {
+    const deps = dependenciesOfGroup(key);
+    return deps && scopedSet(this.#full, this.#index, deps);
   }
 }
 

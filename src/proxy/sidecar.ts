@@ -74,6 +74,8 @@ export class Sidecar implements PipelineHost {
   private appliedAt = new Date();
   private lastError: { at: string; errors: string[] } | undefined;
   private drainPromise: Promise<void> | undefined;
+  private awaiting: string | undefined;
+  private discoverer: ((name: string) => Promise<boolean> | undefined) | undefined;
 
   constructor(snapshot: Snapshot) {
     this.current = new Runtime(snapshot);
@@ -97,6 +99,26 @@ export class Sidecar implements PipelineHost {
   requestStarted(): void {
     this.inFlight++;
   }
+  discover(name: string): Promise<boolean> | undefined {
+    return this.discoverer?.(name);
+  }
+
+  /**
+   * Hold readiness (GET /ready → 503 with `reason`) until `awaitConfig(undefined)`: a sidecar
+   * that takes its services from the control plane is not ready before the first delivery.
+   */
+  awaitConfig(reason: string | undefined): void {
+    this.awaiting = reason;
+  }
+
+  /**
+   * Let the outbound proxy ask for services it does not know yet (on-demand discovery):
+   * `fn(name)` returns a promise of whether `name` became known, or undefined when it cannot
+   * be asked for (already asked, not a service name).
+   */
+  setDiscoverer(fn: ((name: string) => Promise<boolean> | undefined) | undefined): void {
+    this.discoverer = fn;
+  }
   requestFinished(): void {
     this.inFlight--;
     if (this.inFlight <= 0 && this.idleWaiters.length > 0) {
@@ -113,7 +135,8 @@ export class Sidecar implements PipelineHost {
       const admin = this.current.snapshot.sidecar.admin;
       if (admin) {
         this.admin = new AdminServer(admin.address, admin.port, {
-          ready: () => this.started && !this.isDraining,
+          ready: () => this.awaiting === undefined && this.started && !this.isDraining,
+          notReadyReason: () => this.awaiting ?? (this.isDraining ? 'draining' : 'starting'),
           configDump: () => this.configDump(),
           clusters: () => this.clusterDump(),
           metrics: this.metrics,

@@ -98,8 +98,12 @@ export interface SidecarProcess {
   stop(): Promise<void>;
 }
 
-/** Write a config and start `strata proxy` on it; resolves once /ready answers 200. */
-export async function startSidecar(yaml: string, adminPort: number, extraArgs: string[] = []): Promise<SidecarProcess> {
+/**
+ * Write a config and start `strata proxy` on it; resolves once /ready answers 200 (or, with
+ * `untilReady: false`, once the admin port answers at all).
+ */
+export async function startSidecar(yaml: string, adminPort: number, extraArgs: string[] = [], opts: { untilReady?: boolean } = {}): Promise<SidecarProcess> {
+  const untilReady = opts.untilReady ?? true;
   const dir = mkdtempSync(join(tmpdir(), 'strata-test-'));
   const configPath = join(dir, 'mesh.yaml');
   writeFileSync(configPath, yaml);
@@ -133,11 +137,11 @@ export async function startSidecar(yaml: string, adminPort: number, extraArgs: s
   };
   try {
     await waitFor(
-      'sidecar ready',
+      untilReady ? 'sidecar ready' : 'sidecar admin listening',
       async () => {
         if (dead) throw new Error(`sidecar exited: ${err.slice(-2000)}`);
         const r = await request({ port: adminPort, path: '/ready', timeoutMs: 2000 });
-        return r.status === 200;
+        return untilReady ? r.status === 200 : r.status > 0;
       },
       30_000,
       100,

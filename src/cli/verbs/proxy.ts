@@ -11,10 +11,8 @@ import { loadConfig } from '../../config/loader.js';
 import type { Snapshot } from '../../config/snapshot.js';
 import { watchConfig } from '../../config/watch.js';
 import { Sidecar } from '../../proxy/sidecar.js';
-import { AdsClient } from '../../proxy/xds/ads-client.js';
-import type { XdsConfig } from '../../proxy/xds/ads-client.js';
+import { XdsFollower } from '../../proxy/xds/follow.js';
 import { loadLocalConfig } from '../../proxy/xds/local.js';
-import { mergeSnapshot } from '../../proxy/xds/merge.js';
 import { logger, setLogLevel } from '../../util/log.js';
 import type { Level } from '../../util/log.js';
 import type { Verb } from '../verb.js';
@@ -73,26 +71,13 @@ export const proxyVerb: Verb = {
 
     let chain = Promise.resolve();
     let local: Snapshot = first.value;
-    let fromXds: XdsConfig | undefined;
-    const effective = (): Snapshot => (fromXds ? mergeSnapshot(local, fromXds) : local);
-    let ads: AdsClient | undefined;
+    let follower: XdsFollower | undefined;
     if (servers.length > 0) {
       const sc = first.value.sidecar;
       const nodeId = nodeIdArg ?? `${sc.service || 'sidecar'}~${hostname()}~${process.pid}`;
-      ads = new AdsClient({
-        servers,
-        nodeId,
-        ...(sc.service && { cluster: sc.service }),
-        metadata: { service: sc.service, namespace: sc.namespace, locality: sc.locality },
-        onUpdate: (cfg) => {
-          fromXds = cfg;
-          chain = chain.then(async () => {
-            await sidecar.apply(effective());
-          });
-        },
-      });
-      ads.start();
-      log.info(`following xDS from ${servers.join(', ')} as node ${nodeId}`);
+      follower = new XdsFollower(sidecar, first.value, { servers, nodeId });
+      follower.start();
+      log.info(`following xDS from ${servers.join(', ')} as node ${nodeId}; ready once the first configuration arrives`);
     }
     const watcher = values['no-watch']
       ? undefined
@@ -105,7 +90,7 @@ export const proxyVerb: Verb = {
               return;
             }
             local = r.value;
-            await sidecar.apply(effective());
+            await (follower ? follower.setLocal(local) : sidecar.apply(local));
           });
           },
           { load },
@@ -116,7 +101,7 @@ export const proxyVerb: Verb = {
       const stop = (signal: string): void => {
         if (stopping) {
           log.warn(`second ${signal}: exiting now`);
-          ads?.stop();
+          follower?.stop();
           sidecar.destroy();
           resolve(1);
           return;
@@ -124,7 +109,7 @@ export const proxyVerb: Verb = {
         stopping = true;
         log.info(`${signal}: draining`);
         watcher?.close();
-        ads?.stop();
+        follower?.stop();
         void sidecar.drain().then(() => resolve(0));
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
@@ -134,7 +119,7 @@ export const proxyVerb: Verb = {
         if (sidecar.draining() && !stopping) {
           stopping = true;
           watcher?.close();
-          ads?.stop();
+          follower?.stop();
           void sidecar.drain().then(() => {
             clearInterval(poll);
             resolve(0);

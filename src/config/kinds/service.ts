@@ -36,7 +36,9 @@ export const ServiceSpecSchema = Type.Object(
   {
     protocol: Type.Optional(AppProtocolSchema({ default: DEFAULT_APP_PROTOCOL, description: 'What the application speaks.' })),
     aliases: Type.Optional(Type.Array(HostName(), { description: 'Extra Host names routed to this service.' })),
-    endpoints: Type.Array(EndpointSchema, { description: 'Where the service runs.' }),
+    endpoints: Type.Optional(
+      Type.Array(EndpointSchema, { description: 'Where the service runs (static); the control plane adds endpoints registered by `strata run`.' }),
+    ),
     tls: Type.Optional(ClientTlsSchema),
   },
   { ...Closed, description: 'An upstream service and its endpoints.' },
@@ -53,7 +55,7 @@ function validateService(spec: ServiceSpecInput, path: string): FieldError[] {
     else aliases.set(a.toLowerCase(), i);
   });
   const endpoints = new Map<string, number>();
-  spec.endpoints.forEach((e, i) => {
+  (spec.endpoints ?? []).forEach((e, i) => {
     const key = `${e.address.toLowerCase()}:${e.port}`;
     const first = endpoints.get(key);
     if (first !== undefined) errors.push({ path: `${path}.endpoints[${i}]`, message: `duplicate endpoint ${key} (also endpoints[${first}])` });

@@ -14,7 +14,7 @@ import {
   DEFAULT_UPSTREAM_PROTOCOL,
 } from '../defaults.js';
 import { fieldPath } from '../field-path.js';
-import { Address, AppProtocolSchema, Closed, Count, DNS_LABEL, Millis, Name, Port, StringEnum } from './common.js';
+import { Address, AppProtocolSchema, Closed, Count, DNS_LABEL, HostName, Millis, Name, Port, StringEnum } from './common.js';
 import type { KindDefinition } from './common.js';
 
 const LimitsSchema = Type.Object(
@@ -90,6 +90,13 @@ export const SidecarSpecSchema = Type.Object(
       }),
     ),
     locality: Type.Optional(Type.String({ maxLength: 128, default: '', description: 'Zone or region of this sidecar (for locality preference).' })),
+    dependencies: Type.Optional(
+      Type.Array(HostName('A service (name or alias) the workload calls; * for the whole mesh.'), {
+        maxItems: 1000,
+        description:
+          'Services this workload calls: with a control plane the sidecar receives only these (scoped push). Absent: it learns them from the calls the app makes.',
+      }),
+    ),
     inbound: Type.Optional(InboundSchema),
     outbound: Type.Optional(OutboundSchema),
     admin: Type.Optional(AdminSchema),

@@ -47,6 +47,11 @@ export interface SnapshotCacheOptions {
   groupOf?: (node: XdsNode) => string;
   /** Resources for a node whose group has none yet (scoped push). */
   resolver?: (node: XdsNode) => ResourceSet | undefined;
+  /**
+   * Whether a group's resources stay when its last watcher leaves (default: always). Groups
+   * the resolver computes can be let go and recomputed when a node of that group returns.
+   */
+  retain?: (key: string) => boolean;
 }
 
 interface Group {
@@ -57,19 +62,28 @@ interface Group {
 
 const EMPTY: ReadonlyMap<string, VersionedResource> = new Map();
 
-/** Version of one resource: a short hash of its type URL and bytes. */
+const versions = new WeakMap<XdsAny, string>();
+
+/** Version of one resource: a short hash of its type URL and bytes (remembered per object). */
 export function resourceVersion(any: XdsAny): string {
-  return createHash('sha256').update(any.type_url).update(any.value).digest('base64url').slice(0, 16);
+  let v = versions.get(any);
+  if (v === undefined) {
+    v = createHash('sha256').update(any.type_url).update(any.value).digest('base64url').slice(0, 16);
+    versions.set(any, v);
+  }
+  return v;
 }
 
 export class SnapshotCache {
   readonly #groups = new Map<string, Group>();
   readonly #groupOf: (node: XdsNode) => string;
   readonly #resolver: ((node: XdsNode) => ResourceSet | undefined) | undefined;
+  readonly #retain: (key: string) => boolean;
 
   constructor(options: SnapshotCacheOptions = {}) {
     this.#groupOf = options.groupOf ?? ((node) => node.id);
     this.#resolver = options.resolver;
+    this.#retain = options.retain ?? (() => true);
   }
 
   /** The group key of a node. */
@@ -120,6 +134,11 @@ export class SnapshotCache {
     return [...this.#groups.keys()];
   }
 
+  /** How many nodes watch a group. */
+  watchers(key: string): number {
+    return this.#groups.get(key)?.listeners.size ?? 0;
+  }
+
   /**
    * Watch a node's group; resolves its resources first when the group has none. Returns the
    * group key and a function that stops watching.
@@ -136,7 +155,7 @@ export class SnapshotCache {
       key,
       cancel: () => {
         g.listeners.delete(listener);
-        if (g.listeners.size === 0 && !g.resolved) this.#groups.delete(key);
+        if (g.listeners.size === 0 && (!g.resolved || !this.#retain(key)) && this.#groups.get(key) === g) this.#groups.delete(key);
       },
     };
   }

@@ -8,6 +8,8 @@ import type { ProxyMetrics } from '../../stats/metrics.js';
 
 export interface AdminSource {
   ready(): boolean;
+  /** Why ready() is false (in the 503 body). */
+  notReadyReason?(): string;
   configDump(): unknown;
   clusters(): unknown;
   readonly metrics: ProxyMetrics;
@@ -39,7 +41,7 @@ export class AdminServer {
         case '/live':
           return text(res, 200, 'live\n');
         case '/ready':
-          return src.ready() ? text(res, 200, 'ready\n') : text(res, 503, 'not ready\n');
+          return src.ready() ? text(res, 200, 'ready\n') : text(res, 503, `not ready: ${src.notReadyReason?.() ?? 'starting'}\n`);
         case '/config_dump':
           return json(res, 200, src.configDump());
         case '/clusters':

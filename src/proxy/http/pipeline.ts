@@ -35,6 +35,11 @@ export interface PipelineHost {
   /** In-flight accounting for graceful drain. */
   requestStarted(): void;
   requestFinished(): void;
+  /**
+   * On-demand discovery: ask the control plane for a service this sidecar does not know.
+   * Resolves to whether it became known; undefined when it cannot be asked for.
+   */
+  discover?(name: string): Promise<boolean> | undefined;
 }
 
 const NO_FILTERS: readonly HttpFilter[] = [];
@@ -112,6 +117,21 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
       if (isLocalAuthority(authority)) authority = role.service;
     } else {
       vh = rt.table.virtualHost(authority);
+    }
+    if (!vh && role.kind === 'outbound-proxy' && host.discover) {
+      const asked = host.discover(hostOnly(authority));
+      if (asked) {
+        // The request waits (its body unread) while the control plane is asked, then starts over.
+        asked.then(
+          () => {
+            completed = true; // accounted again by the second pass
+            host.requestFinished();
+            handleRequest(host, role, req, res, expectContinue);
+          },
+          () => fail(404, `no route: '${authority}' is not a known service\n`, 'STRATA_NO_ROUTE'),
+        );
+        return;
+      }
     }
     if (!vh) {
       fail(404, `no route: '${authority}' is not a known service (known: ${rt.knownServices().join(', ') || 'none'})\n`, 'STRATA_NO_ROUTE');

@@ -99,10 +99,16 @@ export class AdsClient {
   #connected = false;
   #lastDelivered = '';
   #lastNack: { typeUrl: string; message: string } | undefined;
+  #metadata: Readonly<Record<string, string>> | undefined;
+  /** Types that have had a response on the current stream. */
+  readonly #streamReceived = new Set<string>();
+  /** Waiting for the current stream to have delivered a complete configuration. */
+  #syncWaiters: (() => void)[] = [];
 
   constructor(opts: AdsClientOptions) {
     if (opts.servers.length === 0) throw new Error('AdsClient: at least one server address is required');
     this.#opts = opts;
+    this.#metadata = opts.metadata;
     this.#log = opts.log ?? logger('xds-client');
     this.#backoffMs = opts.initialBackoffMs ?? 250;
   }
@@ -117,6 +123,31 @@ export class AdsClient {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#teardown();
+    this.#releaseWaiters();
+  }
+
+  /**
+   * Change the node metadata (e.g. the dependencies a sidecar learned). Node metadata is read
+   * by the server on a stream's first request, so the stream is reopened on the same server;
+   * the configuration in force stays until the new stream delivers. Resolves once the new
+   * stream has delivered a complete configuration (changed or not), or when the client stops.
+   */
+  resubscribe(metadata: Readonly<Record<string, string>>): Promise<void> {
+    this.#metadata = metadata;
+    if (this.#stopped) return Promise.resolve();
+    const p = new Promise<void>((resolve) => this.#syncWaiters.push(resolve));
+    if (this.#call) {
+      this.#teardown();
+      this.#connect();
+    }
+    // Otherwise a reconnect is pending: the next stream carries the new metadata.
+    return p;
+  }
+
+  #releaseWaiters(): void {
+    const w = this.#syncWaiters;
+    this.#syncWaiters = [];
+    for (const f of w) f();
   }
 
   status(): AdsClientStatus {
@@ -142,6 +173,7 @@ export class AdsClient {
     const call = (client as unknown as Record<string, () => Call>)['StreamAggregatedResources']!.call(client);
     this.#call = call;
     this.#requested.clear();
+    this.#streamReceived.clear();
     for (const t of ORDER) this.#state(t).nonce = '';
     let ended = false;
     const onEnd = (why: string): void => {
@@ -222,8 +254,9 @@ export class AdsClient {
     const node: NonNullable<DiscoveryRequest['node']> = { id: o.nodeId };
     if (o.cluster) node.cluster = o.cluster;
     if (o.locality) node.locality = o.locality;
-    if (o.metadata) {
-      node.metadata = { fields: Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [k, { string_value: v }])) };
+    if (this.#metadata) {
+      // google.protobuf.Value as the bundled well-known proto spells it (camelCase).
+      node.metadata = { fields: Object.fromEntries(Object.entries(this.#metadata).map(([k, v]) => [k, { stringValue: v }])) };
     }
     return node;
   }
@@ -284,6 +317,7 @@ export class AdsClient {
     (st as TypeState<unknown>).resources = decoded.value;
     st.version = res.version_info;
     this.#received.add(typeUrl);
+    this.#streamReceived.add(typeUrl);
     this.#subscribe(typeUrl); // ACK
     if (typeUrl === CLUSTER_TYPE_URL) this.#updateEdsSubscription(prevEds);
     if (typeUrl === LISTENER_TYPE_URL) this.#updateRdsSubscription(prevRds);
@@ -337,13 +371,15 @@ export class AdsClient {
     }
     const config: XdsConfig = { clusters, virtualHosts };
     const key = JSON.stringify(config);
-    if (key === this.#lastDelivered) return;
-    this.#lastDelivered = key;
-    try {
-      this.#opts.onUpdate(config);
-    } catch (e) {
-      this.#log.error(`xDS update handler failed: ${(e as Error).message}`);
+    if (key !== this.#lastDelivered) {
+      this.#lastDelivered = key;
+      try {
+        this.#opts.onUpdate(config);
+      } catch (e) {
+        this.#log.error(`xDS update handler failed: ${(e as Error).message}`);
+      }
     }
+    if (this.#syncWaiters.length > 0 && this.#streamReceived.has(CLUSTER_TYPE_URL) && this.#streamReceived.has(LISTENER_TYPE_URL)) this.#releaseWaiters();
   }
 }
 

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import '../proxy/balancer/index.js';
+import '../proxy/filters/index.js';
+import { decodeResources } from '../config/decode.js';
+import { meshToXds, routeConfigName } from './control-plane.js';
+import { compileMesh } from './mesh-compile.js';
+import { MESH_GROUP, dependenciesOf, dependenciesOfGroup, groupOfNode, indexMesh, metadataString, scopedSet } from './scope.js';
+import { CDS, EDS, LDS, RDS } from './xds/test-resources.js';
+
+const MESH = `
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: web }
+spec: { aliases: [www.example], endpoints: [{ address: 10.0.0.1, port: 80 }] }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: web-v2 }
+spec: { endpoints: [{ address: 10.0.0.2, port: 80 }] }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: db }
+spec: { protocol: tcp, endpoints: [{ address: 10.0.0.3, port: 5432 }] }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Service
+metadata: { name: other }
+spec: { endpoints: [{ address: 10.0.0.4, port: 80 }] }
+---
+apiVersion: strata.dev/v1alpha1
+kind: Route
+metadata: { name: web-split }
+spec:
+  service: web
+  rules:
+    - backends: [{ service: web, weight: 90 }, { service: web-v2, weight: 10 }]
+`;
+
+function mesh() {
+  const d = decodeResources(MESH, 'mesh.yaml');
+  assert.ok(d.ok, JSON.stringify(!d.ok && d.errors));
+  const m = compileMesh(d.value, []);
+  assert.ok(m.ok, JSON.stringify(!m.ok && m.errors));
+  const full = meshToXds(m.value);
+  const index = indexMesh(m.value, routeConfigName, (h) => [h.name, ...h.domains.filter((x) => x !== h.name)]);
+  return { full, index };
+}
+
+const names = (set: ReturnType<typeof scopedSet>, type: string): string[] => [...(set.get(type)?.keys() ?? [])].sort();
+
+test('a dependency brings its listener, route configuration and every cluster its routes reach', () => {
+  const { full, index } = mesh();
+  const s = scopedSet(full, index, ['web']);
+  assert.deepEqual(names(s, LDS), ['web', 'www.example']);
+  assert.deepEqual(names(s, RDS), ['web-routes']);
+  assert.deepEqual(names(s, CDS), ['web', 'web-v2']);
+  assert.deepEqual(names(s, EDS), ['web', 'web-v2']);
+  assert.ok(full.get(CDS)?.has('other'), 'the whole mesh has the other service');
+});
+
+test('an alias scopes like the name; a TCP service brings its cluster only; unknown names bring nothing', () => {
+  const { full, index } = mesh();
+  assert.deepEqual(names(scopedSet(full, index, ['www.example']), CDS), ['web', 'web-v2']);
+  const db = scopedSet(full, index, ['db', 'nope']);
+  assert.deepEqual(names(db, CDS), ['db']);
+  assert.deepEqual(names(db, EDS), ['db']);
+  assert.deepEqual(names(db, LDS), []);
+  const none = scopedSet(full, index, []);
+  for (const t of [CDS, EDS, LDS, RDS]) assert.deepEqual(names(none, t), [], `${t} present and empty`);
+  assert.equal(none.size, 4);
+});
+
+test('groups: no metadata or * is the whole mesh; dependency sets are normalised', () => {
+  const meta = (v: string) => ({ fields: { 'strata.dependencies': { stringValue: v, kind: 'stringValue' } } });
+  assert.equal(groupOfNode({ id: 'a' }), MESH_GROUP);
+  assert.equal(groupOfNode({ id: 'a', metadata: meta('*') }), MESH_GROUP);
+  assert.equal(groupOfNode({ id: 'a', metadata: meta('web, DB,web') }), 'deps:db,web');
+  assert.equal(groupOfNode({ id: 'b', metadata: meta('db,web') }), 'deps:db,web');
+  assert.equal(groupOfNode({ id: 'c', metadata: meta('') }), 'deps:');
+  assert.deepEqual(dependenciesOfGroup('deps:'), []);
+  assert.deepEqual(dependenciesOfGroup('deps:db,web'), ['db', 'web']);
+  assert.equal(dependenciesOfGroup(MESH_GROUP), undefined);
+  assert.deepEqual(dependenciesOf({ id: 'x', metadata: { 'strata.dependencies': 'a' } }), ['a']);
+  assert.equal(metadataString({ fields: { k: { number_value: 3 } } }, 'k'), undefined);
+  assert.equal(metadataString(null, 'k'), undefined);
+  assert.equal(metadataString('junk', 'k'), undefined);
+});

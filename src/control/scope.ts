@@ -1,0 +1,142 @@
+/**
+ * @module control/scope
+ * Scoped push: which part of the mesh one xDS client receives. A client names the services
+ * its workload calls in its node metadata (`strata.dependencies`, comma-separated names or
+ * aliases; `*` for everything); it then receives, for each of them, the API Listener(s) and
+ * RouteConfiguration of its virtual host and the Cluster + ClusterLoadAssignment of every
+ * cluster its routes reach (a weighted split reaches several) — and nothing else. A client
+ * that sends no `strata.dependencies` (a proxyless gRPC client, an Envoy, an older sidecar)
+ * receives the whole mesh; proxyless clients still get only the names they subscribe to.
+ *
+ * Clients with the same dependency set share one group of the snapshot cache, so 1,000
+ * sidecars of one workload cost one computation per change. Pure: no I/O.
+ */
+import type { MeshSpec } from './mesh-compile.js';
+import type { ResourceSet, XdsNode } from './xds/snapshot-cache.js';
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  CLUSTER_TYPE_URL,
+  LISTENER_TYPE_URL,
+  ROUTE_CONFIGURATION_TYPE_URL,
+} from '../xds/protos.js';
+import type { XdsAny } from '../xds/protos.js';
+
+/** Node metadata key listing the services a workload calls. */
+export const DEPENDENCIES_METADATA = 'strata.dependencies';
+/** The group of clients that receive the whole mesh. */
+export const MESH_GROUP = 'mesh';
+const SCOPED_PREFIX = 'deps:';
+const MAX_DEPENDENCIES = 1000;
+
+/** What one service name (or alias) brings into a scope. */
+export interface ScopeEntry {
+  listeners: string[];
+  routeConfigs: string[];
+  clusters: string[];
+}
+
+/** Service names and aliases → what depending on them brings. */
+export type MeshIndex = ReadonlyMap<string, ScopeEntry>;
+
+/**
+ * Index a compiled mesh. `routeConfigOf(host)` and `listenersOf(host)` name the resources the
+ * control plane made for a virtual host (see control-plane.ts).
+ */
+export function indexMesh(mesh: MeshSpec, routeConfigOf: (host: string) => string, listenersOf: (host: MeshSpec['virtualHosts'][number]) => string[]): MeshIndex {
+  const out = new Map<string, ScopeEntry>();
+  const entry = (name: string): ScopeEntry => {
+    let e = out.get(name);
+    if (!e) {
+      e = { listeners: [], routeConfigs: [], clusters: [] };
+      out.set(name, e);
+    }
+    return e;
+  };
+  for (const c of mesh.clusters) entry(c.name).clusters.push(c.name);
+  for (const host of mesh.virtualHosts) {
+    const clusters = new Set<string>();
+    for (const r of host.routes) if (r.action.kind === 'forward') for (const b of r.action.backends) clusters.add(b.cluster);
+    const listeners = listenersOf(host);
+    const rc = routeConfigOf(host.name);
+    for (const name of new Set([host.name, ...host.domains])) {
+      if (name === '*') continue;
+      const e = entry(name);
+      e.routeConfigs.push(rc);
+      e.listeners.push(...listeners);
+      e.clusters.push(...clusters);
+    }
+  }
+  return out;
+}
+
+/** The dependencies a node declares: undefined for the whole mesh, else a sorted, unique list. */
+export function dependenciesOf(node: XdsNode): string[] | undefined {
+  const raw = metadataString(node.metadata, DEPENDENCIES_METADATA);
+  if (raw === undefined) return undefined;
+  const names = [...new Set(raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))].sort();
+  if (names.includes('*') || names.length > MAX_DEPENDENCIES) return undefined;
+  return names;
+}
+
+/** The snapshot-cache group of a node: `mesh`, or `deps:a,b,c` for a scoped client. */
+export function groupOfNode(node: XdsNode): string {
+  const deps = dependenciesOf(node);
+  return deps === undefined ? MESH_GROUP : `${SCOPED_PREFIX}${deps.join(',')}`;
+}
+
+/** The dependencies a group key stands for (undefined for the whole-mesh group or a foreign key). */
+export function dependenciesOfGroup(key: string): string[] | undefined {
+  if (!key.startsWith(SCOPED_PREFIX)) return undefined;
+  const rest = key.slice(SCOPED_PREFIX.length);
+  return rest === '' ? [] : rest.split(',');
+}
+
+/**
+ * The part of `full` a client depending on `deps` receives. Every type is present (possibly
+ * empty), so a dependency that goes away is removed from the client.
+ */
+export function scopedSet(full: ResourceSet, index: MeshIndex, deps: readonly string[]): ResourceSet {
+  const want = {
+    [CLUSTER_TYPE_URL]: new Set<string>(),
+    [LISTENER_TYPE_URL]: new Set<string>(),
+    [ROUTE_CONFIGURATION_TYPE_URL]: new Set<string>(),
+  };
+  for (const d of deps) {
+    const e = index.get(d);
+    if (!e) continue;
+    for (const c of e.clusters) want[CLUSTER_TYPE_URL].add(c);
+    for (const l of e.listeners) want[LISTENER_TYPE_URL].add(l);
+    for (const r of e.routeConfigs) want[ROUTE_CONFIGURATION_TYPE_URL].add(r);
+  }
+  const pick = (typeUrl: string, names: ReadonlySet<string>): [string, Map<string, XdsAny>] => {
+    const all = full.get(typeUrl);
+    const out = new Map<string, XdsAny>();
+    if (all) for (const n of [...names].sort()) {
+      const r = all.get(n);
+      if (r) out.set(n, r);
+    }
+    return [typeUrl, out];
+  };
+  return new Map([
+    pick(CLUSTER_TYPE_URL, want[CLUSTER_TYPE_URL]),
+    pick(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, want[CLUSTER_TYPE_URL]),
+    pick(LISTENER_TYPE_URL, want[LISTENER_TYPE_URL]),
+    pick(ROUTE_CONFIGURATION_TYPE_URL, want[ROUTE_CONFIGURATION_TYPE_URL]),
+  ]);
+}
+
+/** A string field of node metadata, whether it arrives as a decoded Struct or a plain object. */
+export function metadataString(metadata: unknown, key: string): string | undefined {
+  if (metadata === null || typeof metadata !== 'object') return undefined;
+  const fields = (metadata as { fields?: unknown }).fields;
+  if (fields && typeof fields === 'object') {
+    const v = (fields as Record<string, unknown>)[key];
+    if (v && typeof v === 'object') {
+      const s = (v as { string_value?: unknown; stringValue?: unknown }).string_value ?? (v as { stringValue?: unknown }).stringValue;
+      return typeof s === 'string' ? s : undefined;
+    }
+    return undefined;
+  }
+  const v = (metadata as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : undefined;
+}
