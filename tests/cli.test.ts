@@ -142,7 +142,7 @@ test('bootstrap grpc prints what a proxyless gRPC client needs, and refuses bad 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--service: must be a DNS label/);
   assert.match(bad.stderr, /--xds-server\[0\]: must be host:port, got 'nope'/);
-  assert.equal((await strata(['bootstrap', 'envoy', '--service', 'x'])).code, 2);
+  assert.equal((await strata(['bootstrap', 'nope', '--service', 'x'])).code, 2);
 });
 
 test('a reader that closes the pipe early does not make the CLI crash', async () => {

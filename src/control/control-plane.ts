@@ -141,6 +141,7 @@ export class ControlPlane {
     const store = await storeStatus(this.#store);
     const xds = this.ads.status().map((c) => ({
       nodeId: c.nodeId,
+      workload: c.workload,
       group: c.group,
       kind: c.kind,
       peer: c.peer,

@@ -13,6 +13,7 @@
  */
 import type { MeshSpec } from './mesh-compile.js';
 import type { ResourceSet, XdsNode } from './xds/snapshot-cache.js';
+import { metadataString } from './xds/stream-common.js';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
   CLUSTER_TYPE_URL,
@@ -20,6 +21,8 @@ import {
   ROUTE_CONFIGURATION_TYPE_URL,
 } from '../xds/protos.js';
 import type { XdsAny } from '../xds/protos.js';
+
+export { metadataString };
 
 /** Node metadata key listing the services a workload calls. */
 export const DEPENDENCIES_METADATA = 'strata.dependencies';
@@ -123,20 +126,4 @@ export function scopedSet(full: ResourceSet, index: MeshIndex, deps: readonly st
     pick(LISTENER_TYPE_URL, want[LISTENER_TYPE_URL]),
     pick(ROUTE_CONFIGURATION_TYPE_URL, want[ROUTE_CONFIGURATION_TYPE_URL]),
   ]);
-}
-
-/** A string field of node metadata, whether it arrives as a decoded Struct or a plain object. */
-export function metadataString(metadata: unknown, key: string): string | undefined {
-  if (metadata === null || typeof metadata !== 'object') return undefined;
-  const fields = (metadata as { fields?: unknown }).fields;
-  if (fields && typeof fields === 'object') {
-    const v = (fields as Record<string, unknown>)[key];
-    if (v && typeof v === 'object') {
-      const s = (v as { string_value?: unknown; stringValue?: unknown }).string_value ?? (v as { stringValue?: unknown }).stringValue;
-      return typeof s === 'string' ? s : undefined;
-    }
-    return undefined;
-  }
-  const v = (metadata as Record<string, unknown>)[key];
-  return typeof v === 'string' ? v : undefined;
 }

@@ -67,6 +67,7 @@ export interface XdsTypeStatusReport {
 /** One connected xDS client, as `GET /api/v1/status` reports it (times as ISO 8601). */
 export interface XdsClientStatusReport {
   nodeId: string;
+  workload: string;
   group: string;
   kind: 'sotw' | 'delta';
   peer: string;

@@ -10,7 +10,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../../util/log.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { AdsProtocolError, checkNode, inPushOrder } from './stream-common.js';
+import { AdsProtocolError, checkNode, inPushOrder, metadataString } from './stream-common.js';
 import type { ClientStatus, TypeStatus } from './stream-common.js';
 
 /** What a stream needs from the server that owns it. */
@@ -116,6 +116,7 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
     this.statusBase = {
       streamId: this.id,
       nodeId: node.id,
+      workload: node.cluster || metadataString(node.metadata, 'strata.service') || '',
       group: this.watch.key,
       locality: node.locality ?? {},
       kind: this.kind,

@@ -27,6 +27,8 @@ export interface TypeStatus {
 export interface ClientStatus {
   streamId: number;
   nodeId: string;
+  /** The workload (service) of the node: node.cluster, else its `strata.service` metadata; '' when unknown. */
+  workload: string;
   /** Group key in the snapshot cache. */
   group: string;
   locality: { region?: string; zone?: string; sub_zone?: string };
@@ -83,4 +85,20 @@ export function newNonce(): string {
 export function inPushOrder(types: Iterable<string>): string[] {
   const set = new Set(types);
   return PUSH_ORDER.filter((t) => set.has(t));
+}
+
+/** A string field of node metadata, whether it arrives as a decoded Struct or a plain object. */
+export function metadataString(metadata: unknown, key: string): string | undefined {
+  if (metadata === null || typeof metadata !== 'object') return undefined;
+  const fields = (metadata as { fields?: unknown }).fields;
+  if (fields && typeof fields === 'object') {
+    const v = (fields as Record<string, unknown>)[key];
+    if (v && typeof v === 'object') {
+      const s = (v as { string_value?: unknown; stringValue?: unknown }).string_value ?? (v as { stringValue?: unknown }).stringValue;
+      return typeof s === 'string' ? s : undefined;
+    }
+    return undefined;
+  }
+  const v = (metadata as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : undefined;
 }
