@@ -4,26 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, STRATA_BIN, freePorts, waitFor } from './lib/harness.js';
+import { ROOT, STRATA_BIN, freePorts, waitFor, startControl } from './lib/harness.js';
 
 const exec = promisify(execFile);
 
-function startControl(dataDir: string, apiPort: number, xdsPort: number): { exited: Promise<number | null>; kill(sig: NodeJS.Signals): void; out(): string } {
-  const proc = spawn(process.execPath, [STRATA_BIN, 'control', '--data-dir', dataDir, '--api-port', String(apiPort), '--xds-port', String(xdsPort)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { exited, kill: (sig) => proc.exitCode === null && proc.kill(sig), out: () => out };
-}
 
 test('strata control: apply, get, survive a restart, stop on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-control-'));
@@ -47,7 +36,7 @@ spec:
   rules: [ { match: { path: { prefix: / } }, backends: [ { service: echo } ] } ]
 `,
   );
-  let cp = startControl(join(dir, 'data'), apiPort, xdsPort);
+  let cp = startControl(['--data-dir', join(dir, 'data')], apiPort, xdsPort);
   try {
     await waitFor('control ready', () => cp.out().includes('strata control ready'), 30_000);
     const applied = await exec(process.execPath, [STRATA_BIN, 'apply', '-f', file, '--server', server], { cwd: ROOT });
@@ -56,7 +45,7 @@ spec:
     cp.kill('SIGTERM');
     assert.equal(await cp.exited, 0, cp.out());
 
-    cp = startControl(join(dir, 'data'), apiPort, xdsPort);
+    cp = startControl(['--data-dir', join(dir, 'data')], apiPort, xdsPort);
     await waitFor('control ready again', () => cp.out().includes('strata control ready'), 30_000);
     const got = await exec(process.execPath, [STRATA_BIN, 'get', 'services', '-o', 'json', '--server', server], { cwd: ROOT });
     const items = JSON.parse(got.stdout) as { metadata: { name: string } }[] | { items: { metadata: { name: string } }[] };

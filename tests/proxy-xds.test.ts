@@ -5,27 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, STRATA_BIN, freePorts, request, startSidecar, startUpstream, waitFor } from './lib/harness.js';
+import { ROOT, STRATA_BIN, freePorts, request, startSidecar, startUpstream, waitFor, startControl } from './lib/harness.js';
 import type { SidecarProcess, Upstream } from './lib/harness.js';
 
 const exec = promisify(execFile);
 
-function startControl(dataDir: string, apiPort: number, xdsPort: number): { exited: Promise<number | null>; kill(sig: NodeJS.Signals): void; out(): string } {
-  const proc = spawn(process.execPath, [STRATA_BIN, 'control', '--data-dir', dataDir, '--api-port', String(apiPort), '--xds-port', String(xdsPort)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { exited, kill: (sig) => proc.exitCode === null && proc.kill(sig), out: () => out };
-}
 
 const mesh = (target: string, a: number, b: number): string => `apiVersion: strata.dev/v1alpha1
 kind: Service
@@ -55,7 +44,7 @@ test('strata proxy --xds: services and routes from strata control', { timeout: 1
   const server = `http://127.0.0.1:${apiPort}`;
   const ups: Upstream[] = [await startUpstream('v1'), await startUpstream('v2')];
   const [v1, v2] = ups as [Upstream, Upstream];
-  const cp = startControl(join(dir, 'data'), apiPort, xdsPort);
+  const cp = startControl(['--data-dir', join(dir, 'data')], apiPort, xdsPort);
   let sc: SidecarProcess | undefined;
   try {
     await waitFor('control ready', () => cp.out().includes('strata control ready'), 30_000);
@@ -126,7 +115,7 @@ spec:
     assert.equal(early.status, 503);
     assert.match(early.body, /waiting for configuration from the control plane/);
 
-    cp = startControl(join(dir, 'data'), apiPort, xdsPort);
+    cp = startControl(['--data-dir', join(dir, 'data')], apiPort, xdsPort);
     await waitFor('control ready', () => cp!.out().includes('strata control ready'), 30_000);
     const file = join(dir, 'mesh.yaml');
     writeFileSync(file, mesh('backend', v1.port, v2.port));

@@ -111,10 +111,10 @@ test('strata status: the store, the revision and a connected xDS client with its
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split('\n');
   assert.match(lines[0] ?? '', /^store sqlite healthy.*revision \d+$/);
-  assert.match(lines[1] ?? '', /^NODE\s+KIND\s+CONNECTED-SINCE\s+CDS\s+EDS\s+LDS\s+RDS\s+LAST-NACK$/);
+  assert.match(lines[1] ?? '', /^NODE\s+WORKLOAD\s+KIND\s+SCOPE\s+CONNECTED-SINCE\s+CDS\s+EDS\s+LDS\s+RDS\s+LAST-NACK$/);
   const row = lines.find((l) => l.startsWith(NODE_ID));
   assert.ok(row, table.stdout);
-  assert.match(row, new RegExp(`^${NODE_ID}\\s+sotw\\s+\\S+\\s+${cds1.version_info}\\s+-\\s+-\\s+-\\s+CDS: cluster beta: unsupported lb_policy`));
+  assert.match(row, new RegExp(`^${NODE_ID}\\s+\\S+\\s+sotw\\s+mesh\\s+\\S+\\s+${cds1.version_info}\\s+-\\s+-\\s+-\\s+CDS: cluster beta: unsupported lb_policy`));
   assert.ok(row.endsWith('…'), `long NACK reason truncated: ${row}`);
   assert.ok(!row.includes('in the table'), row);
 });

@@ -215,3 +215,45 @@ export async function configDump(adminPort: number): Promise<{ version: string; 
   const r = await request({ port: adminPort, path: '/config_dump' });
   return JSON.parse(r.body) as { version: string; lastRejected: { errors: string[] } | null; listeners: Record<string, number> };
 }
+
+export interface ControlProcess {
+  proc: ChildProcess;
+  apiPort: number;
+  xdsPort: number;
+  /** The REST API base URL. */
+  server: string;
+  exited: Promise<number | null>;
+  kill(sig: NodeJS.Signals): void;
+  out(): string;
+  /** Resolves once the process printed its ready line (rejects if it exits first). */
+  ready(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Start `strata control` on the given ports: `store` is `['--data-dir', DIR]` or
+ * `['--etcd', URLS]`. Stop it with kill() and await exited.
+ */
+export function startControl(store: string[], apiPort: number, xdsPort: number): ControlProcess {
+  const proc = spawn(process.execPath, [STRATA_BIN, 'control', ...store, '--api-port', String(apiPort), '--xds-port', String(xdsPort)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    apiPort,
+    xdsPort,
+    server: `http://127.0.0.1:${apiPort}`,
+    exited,
+    kill: (sig) => proc.exitCode === null && proc.signalCode === null && proc.kill(sig),
+    out: () => out,
+    ready: (timeoutMs = 30_000) =>
+      waitFor('strata control ready', () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`strata control exited:\n${out.slice(-2000)}`);
+        return out.includes('strata control ready');
+      }, timeoutMs).then(() => undefined),
+  };
+}

@@ -56,10 +56,12 @@ export const statusVerb: Verb = {
 /** The table form: a header line, then one line per connected xDS client. */
 export function statusTable(report: StatusReport): string {
   const { store } = report;
-  const head = `store ${store.kind} ${store.ok ? 'healthy' : 'UNHEALTHY'}${store.detail ? ` (${store.detail})` : ''}, revision ${report.revision}\n`;
+  const head = store.ok
+    ? `store ${store.kind} healthy${store.detail ? ` (${store.detail})` : ''}, serving revision ${report.revision}\n`
+    : `store ${store.kind} DEGRADED${store.detail ? ` (${store.detail})` : ''}: serving the last configuration read, revision ${report.revision}; changes wait until the store is back\n`;
   if (report.xds === undefined) return `${head}xDS clients: not reported by this server\n`;
   if (report.xds.length === 0) return `${head}No xDS clients connected.\n`;
-  const header = ['NODE', 'KIND', 'CONNECTED-SINCE', ...TYPE_COLUMNS.map(([c]) => c), 'LAST-NACK'];
+  const header = ['NODE', 'WORKLOAD', 'KIND', 'SCOPE', 'CONNECTED-SINCE', ...TYPE_COLUMNS.map(([c]) => c), 'LAST-NACK'];
   return head + table([header, ...report.xds.map(row)]);
 }
 
@@ -68,7 +70,14 @@ function row(c: XdsClientStatusReport): string[] {
     const t = c.types.find((x) => x.typeUrl === url);
     return t === undefined ? '-' : t.ackedVersion || '…';
   });
-  return [c.nodeId, c.kind, c.connectedSince, ...acked, lastNack(c)];
+  return [c.nodeId, c.workload || '-', c.kind, scope(c.group), c.connectedSince, ...acked, lastNack(c)];
+}
+
+/** The part of the mesh a client receives: `mesh`, or the services it depends on. */
+function scope(group: string): string {
+  if (!group.startsWith('deps:')) return group;
+  const deps = group.slice('deps:'.length);
+  return deps === '' ? '(none yet)' : deps.length > 40 ? `${deps.slice(0, 39)}…` : deps;
 }
 
 function lastNack(c: XdsClientStatusReport): string {
