@@ -1,236 +1,120 @@
 /**
  * @module cli/verbs/demo
- * `strata demo`: a small mesh on this machine with nothing but `npm ci`: two services, each
- * with its own sidecar, talking over the sidecar-to-sidecar HTTP/2 hop, with a weighted
- * split, retries and a steady trickle of traffic. Prints what to try, runs until Ctrl-C.
+ * `strata demo`: the demo application (src/demo) — six workloads in a DAG with fan-out and an
+ * 80/20 weighted split — run by the same code as `strata up`: a `strata control` child,
+ * every app beside its own sidecar, all as child processes. A steady load goes to frontend
+ * through the frontend sidecar's HTTP proxy, with a summary every few seconds. Nothing but
+ * `npm ci` needed. Runs until Ctrl-C or --duration.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { formatFieldError } from '../../errors.js';
-import { compileSnapshot } from '../../config/compile.js';
-import { decodeResources } from '../../config/decode.js';
-import { Sidecar } from '../../proxy/sidecar.js';
-import { setLogLevel } from '../../util/log.js';
+import { DEMO_SERVICES, demoMeshValue } from '../../demo/mesh.js';
+import type { DemoPorts } from '../../demo/mesh.js';
+import { LoadGenerator } from '../../demo/load.js';
+import { validateMeshFile } from '../../runner/mesh-file.js';
+import { freePorts } from '../../runner/net.js';
+import { DEFAULT_API_PORT, DEFAULT_XDS_PORT, Up } from '../../runner/up.js';
 import type { Verb } from '../verb.js';
+import { portOption } from './run.js';
+import { runUntilStopped } from './up.js';
 
-interface App {
-  name: string;
-  server: http.Server;
-  port: number;
-}
-
-async function startApp(name: string, handle: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<App> {
-  const server = http.createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return { name, server, port: (server.address() as AddressInfo).port };
-}
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-  res.end(payload);
-}
-
-async function sidecarFrom(yaml: string, source: string): Promise<Sidecar> {
-  const d = decodeResources(yaml, source);
-  const s = d.ok ? compileSnapshot(d.value, source) : d;
-  if (!s.ok) throw new Error(`demo config invalid:\n  ${s.errors.map(formatFieldError).join('\n  ')}`);
-  const sc = new Sidecar(s.value);
-  await sc.start();
-  return sc;
-}
+const DEFAULT_BASE = 15000;
 
 export const demoVerb: Verb = {
   name: 'demo',
-  summary: 'Run a small demo mesh on this machine (services with sidecars, steady traffic)',
-  usage: 'strata demo [--base-port 15000] [--rps 5] [--duration SECONDS]',
+  summary: 'Run the demo application locally: 6 services with sidecars, a weighted split, steady load',
+  usage: 'strata demo [--rps 5] [--duration SECONDS] [--base-port 15000 | 0] [--api-port P] [--xds-port P]',
   options: {
-    'base-port': { type: 'string', default: '15000', description: 'first of the 10 local ports the demo listens on' },
-    rps: { type: 'string', default: '5', description: 'requests per second of background traffic' },
-    duration: { type: 'string', description: 'stop after this many seconds (default: until Ctrl-C)' },
+    rps: { type: 'string', default: '5', description: 'requests per second sent to frontend' },
+    duration: { type: 'string', description: 'stop after this many seconds of load (default: until Ctrl-C)' },
+    'base-port': {
+      type: 'string',
+      default: String(DEFAULT_BASE),
+      description: 'ports: control API base+80, xDS base+10, frontend admin base, frontend HTTP_PROXY base+1, apps base+100…; 0 = any free ports',
+    },
+    'api-port': { type: 'string', description: 'control plane REST API port (overrides --base-port)' },
+    'xds-port': { type: 'string', description: 'control plane ADS port (overrides --base-port)' },
+    interval: { type: 'string', default: '3', description: 'seconds between load summaries' },
   },
   async run({ values }) {
-    const base = Number(values['base-port'] ?? 15000);
+    const usage = (msg: string): number => {
+      process.stderr.write(`strata demo: ${msg}\n  usage: ${demoVerb.usage}\n`);
+      return 2;
+    };
     const rps = Number(values['rps'] ?? 5);
+    if (!(rps >= 0 && rps <= 1000)) return usage(`--rps must be between 0 and 1000, got '${String(values['rps'])}'`);
     const duration = values['duration'] === undefined ? 0 : Number(values['duration']);
-    if (!Number.isInteger(base) || base < 1024 || base > 65525) {
-      process.stderr.write('strata demo: --base-port must be an integer between 1024 and 65525\n');
-      return 2;
-    }
-    if (!(rps >= 0 && rps <= 1000)) {
-      process.stderr.write('strata demo: --rps must be between 0 and 1000\n');
-      return 2;
-    }
-    if (!(duration >= 0)) {
-      process.stderr.write('strata demo: --duration must be a number of seconds\n');
-      return 2;
-    }
-    setLogLevel('warn');
-    const p = {
-      frontAdmin: base,
-      frontProxy: base + 1,
-      frontPort: base + 2,
-      backV1Inbound: base + 3,
-      backV1Admin: base + 4,
-      backV2Inbound: base + 5,
-      backV2Admin: base + 6,
-    };
+    if (!(duration >= 0)) return usage(`--duration must be a number of seconds, got '${String(values['duration'])}'`);
+    const interval = Number(values['interval'] ?? 3);
+    if (!(interval >= 0.2)) return usage(`--interval must be at least 0.2 seconds, got '${String(values['interval'])}'`);
+    const baseText = String(values['base-port'] ?? DEFAULT_BASE);
+    const base = Number(baseText);
+    if (!/^\d+$/.test(baseText) || (base !== 0 && (base < 1024 || base > 65000))) return usage(`--base-port must be 0 or 1024-65000, got '${baseText}'`);
+    const apiArg = portOption('api-port', values['api-port']);
+    if (typeof apiArg === 'string') return usage(apiArg);
+    const xdsArg = portOption('xds-port', values['xds-port']);
+    if (typeof xdsArg === 'string') return usage(xdsArg);
 
-    const apps: App[] = [];
-    const sidecars: Sidecar[] = [];
-    let count = 0;
-    const stop = async (): Promise<void> => {
-      await Promise.all(sidecars.map((s) => s.drain()));
-      for (const a of apps) {
-        a.server.closeAllConnections();
-        a.server.close();
-      }
-    };
-    try {
-      let v2Calls = 0;
-      apps.push(await startApp('catalog-v1', (req, res) => json(res, 200, { service: 'catalog', version: 'v1', path: req.url })));
-      apps.push(
-        await startApp('catalog-v2', (req, res) => {
-          // v2 fails every fifth call: the route retries it, the caller never notices.
-          v2Calls++;
-          if (v2Calls % 5 === 0) json(res, 503, { error: 'catalog v2 hiccup' });
-          else json(res, 200, { service: 'catalog', version: 'v2', path: req.url });
-        }),
-      );
-      const [v1, v2] = apps as [App, App];
-      sidecars.push(
-        await sidecarFrom(
-          `apiVersion: strata.dev/v1alpha1
-kind: Sidecar
-metadata: { name: catalog-v1 }
-spec:
-  service: catalog-v1
-  inbound: { port: ${p.backV1Inbound}, address: 127.0.0.1, appPort: ${v1.port} }
-  admin: { port: ${p.backV1Admin} }
-`,
-          'demo:catalog-v1',
-        ),
-        await sidecarFrom(
-          `apiVersion: strata.dev/v1alpha1
-kind: Sidecar
-metadata: { name: catalog-v2 }
-spec:
-  service: catalog-v2
-  inbound: { port: ${p.backV2Inbound}, address: 127.0.0.1, appPort: ${v2.port} }
-  admin: { port: ${p.backV2Admin} }
-`,
-          'demo:catalog-v2',
-        ),
-        await sidecarFrom(
-          `apiVersion: strata.dev/v1alpha1
-kind: Sidecar
-metadata: { name: frontend }
-spec:
-  service: frontend
-  outbound:
-    proxyPort: ${p.frontProxy}
-    ports: [ { port: ${p.frontPort}, service: catalog } ]
-  admin: { port: ${p.frontAdmin} }
----
-apiVersion: strata.dev/v1alpha1
-kind: Service
-metadata: { name: catalog }
-spec:
-  endpoints: [ { address: 127.0.0.1, port: ${p.backV1Inbound}, sidecar: true } ]
----
-apiVersion: strata.dev/v1alpha1
-kind: Service
-metadata: { name: catalog-v2 }
-spec:
-  endpoints: [ { address: 127.0.0.1, port: ${p.backV2Inbound}, sidecar: true } ]
----
-apiVersion: strata.dev/v1alpha1
-kind: Route
-metadata: { name: catalog }
-spec:
-  service: catalog
-  rules:
-    - name: health
-      match: { path: { exact: /healthz } }
-      directResponse: { status: 200, body: "ok\\n" }
-    - name: canary
-      match: { path: { prefix: / } }
-      backends: [ { service: catalog, weight: 80 }, { service: catalog-v2, weight: 20 } ]
-      retries: { attempts: 2, on: [gateway-error] }
-      timeoutMs: 2000
-      filters:
-        - name: header-mutation
-          config: { response: { set: { x-mesh: strata } } }
----
-apiVersion: strata.dev/v1alpha1
-kind: TrafficPolicy
-metadata: { name: catalog }
-spec:
-  service: catalog
-  loadBalancer: { policy: peak-ewma }
-`,
-          'demo:frontend',
-        ),
-      );
-    } catch (err) {
-      await stop();
-      process.stderr.write(`strata demo: ${(err as Error).message}\n(ports ${base}..${base + 6} must be free; pick others with --base-port)\n`);
+    let ports: DemoPorts;
+    let apiPort: number;
+    let xdsPort: number;
+    if (base === 0) {
+      const free = await freePorts(DEMO_SERVICES.length + 2);
+      apiPort = apiArg ?? (free.pop() as number);
+      xdsPort = xdsArg ?? (free.pop() as number);
+      ports = { apps: Object.fromEntries(DEMO_SERVICES.map((s, i) => [s.service, free[i] as number])) };
+    } else {
+      apiPort = apiArg ?? (base === DEFAULT_BASE ? DEFAULT_API_PORT : base + 80);
+      xdsPort = xdsArg ?? (base === DEFAULT_BASE ? DEFAULT_XDS_PORT : base + 10);
+      ports = { apps: Object.fromEntries(DEMO_SERVICES.map((s, i) => [s.service, base + 100 + i])), frontendAdmin: base, frontendProxy: base + 1 };
+    }
+    const mesh = validateMeshFile(demoMeshValue(ports), 'demo');
+    if (!mesh.ok) {
+      // A bug of ours, not of the user's.
+      process.stderr.write(`strata demo: the embedded demo mesh is invalid:\n  ${mesh.errors.map(formatFieldError).join('\n  ')}\n`);
       return 1;
     }
 
     process.stdout.write(
-      [
-        'Strata demo mesh is running:',
-        `  frontend sidecar   HTTP_PROXY http://127.0.0.1:${p.frontProxy}   local port 127.0.0.1:${p.frontPort} → catalog   admin :${p.frontAdmin}`,
-        `  catalog-v1 sidecar inbound :${p.backV1Inbound} → app :${apps[0]?.port}   admin :${p.backV1Admin}`,
-        `  catalog-v2 sidecar inbound :${p.backV2Inbound} → app :${apps[1]?.port}   admin :${p.backV2Admin}`,
-        '  route catalog: 80% v1 / 20% v2 over HTTP/2 between sidecars, retries on gateway errors',
-        '',
-        'Try:',
-        `  curl -s -x http://127.0.0.1:${p.frontProxy} http://catalog/items/1      # through HTTP_PROXY`,
-        `  curl -s http://127.0.0.1:${p.frontPort}/items/2                        # through the local port`,
-        `  curl -s http://127.0.0.1:${p.frontAdmin}/stats | grep strata_requests_total`,
-        `  curl -s http://127.0.0.1:${p.frontAdmin}/clusters`,
-        `  curl -s http://127.0.0.1:${p.frontAdmin}/config_dump`,
-        '',
-        `Sending ${rps} requests/s; Ctrl-C to stop.`,
-        '',
-      ].join('\n'),
+      'Starting the Strata demo: frontend → catalog, cart; catalog → pricing, inventory; cart → pricing; pricing = 80% v1 / 20% v2\n',
     );
-
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    const statuses = new Map<number, number>();
-    const tick = rps > 0 ? setInterval(() => {
-      count++;
-      http
-        .get({ host: '127.0.0.1', port: p.frontPort, path: `/items/${count}`, agent }, (res) => {
-          statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
-          res.resume();
-        })
-        .on('error', () => statuses.set(0, (statuses.get(0) ?? 0) + 1));
-    }, 1000 / rps) : undefined;
-    const report = setInterval(() => {
-      const parts = [...statuses.entries()].sort().map(([s, n]) => `${s === 0 ? 'error' : s}: ${n}`);
-      process.stdout.write(`${new Date().toISOString()}  sent ${count}  ${parts.join('  ')}\n`);
-    }, 5000);
-
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const finish = (): void => {
-        if (stopping) return;
-        stopping = true;
-        if (tick) clearInterval(tick);
-        clearInterval(report);
-        agent.destroy();
-        process.stdout.write('stopping the demo mesh…\n');
-        void stop().then(() => resolve(0));
-      };
-      process.once('SIGINT', finish);
-      process.once('SIGTERM', finish);
-      if (duration > 0) setTimeout(finish, duration * 1000).unref();
+    const up = new Up({
+      mesh: mesh.value,
+      source: 'demo',
+      baseDir: process.cwd(),
+      apiPort,
+      xdsPort,
+      out: process.stdout,
+      logs: 'files',
+      sidecarLogLevel: 'warn',
+      portHint: 'pick other ports with --base-port N (or --base-port 0 for any free ports), or --api-port / --xds-port',
+    });
+    let load: LoadGenerator | undefined;
+    return runUntilStopped(up, 'strata demo', {
+      started: () => {
+        const front = up.workloads.find((w) => w.service === 'frontend');
+        const fp = front?.ports;
+        if (!fp) return;
+        const server = `http://127.0.0.1:${up.apiPort}`;
+        const flag = up.apiPort === DEFAULT_API_PORT ? '' : ` --server ${server}`;
+        process.stdout.write(
+          [
+            'Try:',
+            `  npx strata status${flag}                       # the control plane and every connected sidecar`,
+            `  npx strata get services${flag}                 # what was applied`,
+            `  npx strata get routes pricing -o yaml${flag}   # the 80/20 split`,
+            `  curl -s -x http://127.0.0.1:${fp.proxy} http://frontend/   # a request through the mesh (see "versions")`,
+            `  curl -s http://127.0.0.1:${fp.admin}/stats | grep strata_requests_total   # the frontend sidecar's metrics`,
+            `  curl -s http://127.0.0.1:${fp.admin}/clusters                            # its view of the endpoints`,
+            '',
+            `Sending ${rps} requests/s to frontend through its sidecar (HTTP_PROXY :${fp.proxy}); ${duration > 0 ? `stopping after ${duration} s` : 'Ctrl-C to stop'}.`,
+            '',
+          ].join('\n'),
+        );
+        load = new LoadGenerator({ proxyPort: fp.proxy, service: 'frontend', rps, everyMs: interval * 1000, print: (l) => process.stdout.write(`${l}\n`) });
+        load.start();
+        return duration > 0 ? new Promise<void>((r) => setTimeout(r, duration * 1000).unref()) : undefined;
+      },
+      stopping: () => load?.stop(),
     });
   },
 };
