@@ -137,7 +137,7 @@ spec:
     const status = JSON.parse((await exec(process.execPath, [STRATA_BIN, 'status', '--server', server, '-o', 'json'], { cwd: ROOT })).stdout) as {
       xds: { nodeId: string; group: string }[];
     };
-    assert.equal(status.xds.find((c) => c.nodeId === 'learner')?.group, 'deps:backend,later');
+    assert.equal(status.xds.find((c) => c.nodeId === 'learner')?.group, 'full:deps:backend,later');
     writeFileSync(file, `apiVersion: strata.dev/v1alpha1
 kind: Service
 metadata: { name: later }

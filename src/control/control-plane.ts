@@ -37,8 +37,8 @@ import { ApiServer, DEFAULT_API_PORT, storeStatus } from './api/server.js';
 import type { StatusReport } from './api/server.js';
 import { compileMesh } from './mesh-compile.js';
 import type { MeshSpec } from './mesh-compile.js';
-import { MESH_GROUP, dependenciesOfGroup, groupOfNode, indexMesh, scopedSet } from './scope.js';
-import type { MeshIndex } from './scope.js';
+import { MESH_GROUP, groupOfNode, indexMesh, parseGroup, scopedSet } from './scope.js';
+import type { MeshIndex, RouteFlavor } from './scope.js';
 import type { Store, WatchHandle } from './store/store.js';
 import { AdsServer } from './xds/ads-server.js';
 import { SnapshotCache } from './xds/snapshot-cache.js';
@@ -75,7 +75,7 @@ export const routeConfigName = (service: string): string => `${service}-routes`;
 export class ControlPlane {
   readonly cache = new SnapshotCache({
     groupOf: groupOfNode,
-    resolver: (node) => this.#scoped(groupOfNode(node)),
+    resolver: (node) => this.#resources(groupOfNode(node)),
     retain: (key) => key === MESH_GROUP,
   });
   readonly api: ApiServer;
@@ -94,7 +94,7 @@ export class ControlPlane {
   #closed = false;
   #revision = 0;
   #lastErrors: FieldError[] = [];
-  #full: ResourceSet = new Map();
+  #full: Record<RouteFlavor, ResourceSet> = { proxyless: new Map(), full: new Map() };
   #index: MeshIndex = new Map();
   #ports: { api: number; xds: number } | undefined;
 
@@ -245,12 +245,11 @@ export class ControlPlane {
     }
     const resolved = await resolveEndpoints(mesh.value, this.#log);
     if (this.#closed) return revision;
-    this.#full = meshToXds(resolved);
+    this.#full = meshToXdsFlavors(resolved);
     this.#index = indexMesh(resolved, routeConfigName, listenerNames);
-    const changed = new Set(this.cache.set(MESH_GROUP, this.#full));
+    const changed = new Set(this.cache.set(MESH_GROUP, this.#full.proxyless));
     for (const key of this.cache.keys()) {
-      const scoped = this.#scoped(key);
-      if (scoped) for (const t of this.cache.set(key, scoped)) changed.add(t);
+      if (key !== MESH_GROUP) for (const t of this.cache.set(key, this.#resources(key))) changed.add(t);
     }
     this.#revision = Math.max(resources.revision, endpoints.revision);
     this.#lastErrors = [];
@@ -259,19 +258,29 @@ export class ControlPlane {
     return revision;
   }
 
-  /** The resources of a scoped group (undefined for the whole-mesh group). */
-  #scoped(key: string): ResourceSet | undefined {
-    const deps = dependenciesOfGroup(key);
-    return deps && scopedSet(this.#full, this.#index, deps);
+  /** The resources of a group: the whole mesh or its scoped part, in the group's route flavor. */
+  #resources(key: string): ResourceSet {
+    const { flavor, dependencies } = parseGroup(key);
+    const full = this.#full[flavor];
+    return dependencies ? scopedSet(full, this.#index, dependencies) : full;
   }
 }
 
 /** Every xDS resource of the mesh: all four types, present even when empty (so removals reach clients). */
-export function meshToXds(mesh: MeshSpec): ResourceSet {
+export function meshToXds(mesh: MeshSpec, flavor: RouteFlavor = 'proxyless'): ResourceSet {
+  return meshToXdsFlavors(mesh)[flavor];
+}
+
+/**
+ * The mesh in both route renderings. They share every Cluster, ClusterLoadAssignment and
+ * Listener object, and every RouteConfiguration without a direct response (encoded once).
+ */
+export function meshToXdsFlavors(mesh: MeshSpec): Record<RouteFlavor, ResourceSet> {
   const cds = new Map<string, XdsAny>();
   const eds = new Map<string, XdsAny>();
   const lds = new Map<string, XdsAny>();
   const rds = new Map<string, XdsAny>();
+  const fullRds = new Map<string, XdsAny>();
   for (const c of mesh.clusters) {
     cds.set(c.name, pack(CLUSTER_TYPE_URL, clusterToXds(c)));
     eds.set(c.name, pack(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpointsToXds(c)));
@@ -279,17 +288,22 @@ export function meshToXds(mesh: MeshSpec): ResourceSet {
   const hashPolicies = hashPoliciesOf(mesh.clusters);
   for (const host of mesh.virtualHosts) {
     const rc = routeConfigName(host.name);
-    rds.set(rc, pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { proxyless: true, hashPolicies })));
+    const proxyless = pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { proxyless: true, hashPolicies }));
+    rds.set(rc, proxyless);
+    const direct = host.routes.some((r) => r.action.kind === 'direct');
+    fullRds.set(rc, direct ? pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { hashPolicies })) : proxyless);
     for (const name of listenerNames(host)) {
       if (!lds.has(name)) lds.set(name, pack(LISTENER_TYPE_URL, apiListenerToXds(name, rc)));
     }
   }
-  return new Map([
-    [CLUSTER_TYPE_URL, cds],
-    [CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, eds],
-    [LISTENER_TYPE_URL, lds],
-    [ROUTE_CONFIGURATION_TYPE_URL, rds],
-  ]);
+  const set = (routes: Map<string, XdsAny>): ResourceSet =>
+    new Map([
+      [CLUSTER_TYPE_URL, cds],
+      [CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, eds],
+      [LISTENER_TYPE_URL, lds],
+      [ROUTE_CONFIGURATION_TYPE_URL, routes],
+    ]);
+  return { proxyless: set(rds), full: set(fullRds) };
 }
 
 /** The service's name first, then its aliases. */

@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import '../proxy/balancer/index.js';
 import '../proxy/filters/index.js';
 import { decodeResources } from '../config/decode.js';
-import { meshToXds, routeConfigName } from './control-plane.js';
+import { meshToXds, meshToXdsFlavors, routeConfigName } from './control-plane.js';
+import { decodeResource } from '../xds/protos.js';
 import { compileMesh } from './mesh-compile.js';
-import { MESH_GROUP, dependenciesOf, dependenciesOfGroup, groupOfNode, indexMesh, metadataString, scopedSet } from './scope.js';
+import { MESH_GROUP, dependenciesOf, dependenciesOfGroup, flavorOf, groupOfNode, indexMesh, metadataString, parseGroup, scopedSet } from './scope.js';
 import { CDS, EDS, LDS, RDS } from './xds/test-resources.js';
 
 const MESH = `
@@ -86,4 +87,47 @@ test('groups: no metadata or * is the whole mesh; dependency sets are normalised
   assert.equal(metadataString({ fields: { k: { number_value: 3 } } }, 'k'), undefined);
   assert.equal(metadataString(null, 'k'), undefined);
   assert.equal(metadataString('junk', 'k'), undefined);
+});
+
+test('sidecars and Envoy take the full route rendering; other clients the proxyless one', () => {
+  const meta = (fields: Record<string, string>) => ({ fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) });
+  assert.equal(flavorOf({ id: 'a', metadata: meta({ 'strata.kind': 'sidecar' }) }), 'full');
+  assert.equal(flavorOf({ id: 'a', metadata: meta({ 'strata.kind': 'envoy' }) }), 'full');
+  assert.equal(flavorOf({ id: 'a', metadata: meta({ 'strata.kind': 'proxyless-grpc' }) }), 'proxyless');
+  assert.equal(flavorOf({ id: 'a' }), 'proxyless');
+  const key = groupOfNode({ id: 's', metadata: meta({ 'strata.kind': 'sidecar', 'strata.dependencies': 'web' }) });
+  assert.equal(key, 'full:deps:web');
+  assert.deepEqual(parseGroup(key), { flavor: 'full', dependencies: ['web'] });
+  assert.equal(groupOfNode({ id: 's', metadata: meta({ 'strata.kind': 'sidecar' }) }), 'full:mesh');
+  assert.deepEqual(parseGroup('full:mesh'), { flavor: 'full', dependencies: undefined });
+  assert.deepEqual(parseGroup('mesh'), { flavor: 'proxyless', dependencies: undefined });
+
+  const d = decodeResources(
+    `${MESH}---
+apiVersion: strata.dev/v1alpha1
+kind: Route
+metadata: { name: other-maintenance }
+spec:
+  service: other
+  rules:
+    - match: { path: { prefix: /down } }
+      directResponse: { status: 503, body: maintenance }
+    - backends: [{ service: other }]
+`,
+    'mesh.yaml',
+  );
+  assert.ok(d.ok, JSON.stringify(!d.ok && d.errors));
+  const m = compileMesh(d.value, []);
+  assert.ok(m.ok, JSON.stringify(!m.ok && m.errors));
+  const { full, proxyless } = meshToXdsFlavors(m.value);
+  const routesOf = (set: typeof full): number => {
+    const any = set.get(RDS)?.get('other-routes');
+    assert.ok(any);
+    const rc = decodeResource(any.type_url, any.value) as { virtual_hosts: { routes: unknown[] }[] };
+    return rc.virtual_hosts[0]!.routes.length;
+  };
+  assert.equal(routesOf(full), 2, 'the direct response is served to sidecars');
+  assert.equal(routesOf(proxyless), 1, 'and left out for proxyless gRPC');
+  assert.equal(full.get(CDS), proxyless.get(CDS), 'clusters are shared, not encoded twice');
+  assert.equal(full.get(RDS)?.get('web-routes'), proxyless.get(RDS)?.get('web-routes'), 'route configs without direct responses are shared');
 });

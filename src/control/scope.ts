@@ -8,8 +8,9 @@
  * that sends no `strata.dependencies` (a proxyless gRPC client, an Envoy, an older sidecar)
  * receives the whole mesh; proxyless clients still get only the names they subscribe to.
  *
- * Clients with the same dependency set share one group of the snapshot cache, so 1,000
- * sidecars of one workload cost one computation per change. Pure: no I/O.
+ * Clients with the same dependency set (and route flavor, see RouteFlavor) share one group of
+ * the snapshot cache, so 1,000 sidecars of one workload cost one computation per change.
+ * Pure: no I/O.
  */
 import type { MeshSpec } from './mesh-compile.js';
 import type { ResourceSet, XdsNode } from './xds/snapshot-cache.js';
@@ -26,9 +27,27 @@ export { metadataString };
 
 /** Node metadata key listing the services a workload calls. */
 export const DEPENDENCIES_METADATA = 'strata.dependencies';
-/** The group of clients that receive the whole mesh. */
+/** Node metadata key naming the kind of client (`sidecar`, `envoy`, `proxyless-grpc`). */
+export const KIND_METADATA = 'strata.kind';
+/** The group of (proxyless) clients that receive the whole mesh. */
 export const MESH_GROUP = 'mesh';
 const SCOPED_PREFIX = 'deps:';
+const FULL_PREFIX = 'full:';
+
+/**
+ * Which rendering of the routes a client takes: `full` (Strata sidecars, Envoy: every route,
+ * direct responses included) or `proxyless` (gRPC clients NACK a RouteConfiguration holding a
+ * route they cannot serve, so those routes are left out). Clients that do not say what they
+ * are get the proxyless rendering, which every client accepts.
+ */
+export type RouteFlavor = 'full' | 'proxyless';
+
+const FULL_KINDS = new Set(['sidecar', 'envoy']);
+
+export function flavorOf(node: XdsNode): RouteFlavor {
+  const kind = metadataString(node.metadata, KIND_METADATA);
+  return kind !== undefined && FULL_KINDS.has(kind) ? 'full' : 'proxyless';
+}
 const MAX_DEPENDENCIES = 1000;
 
 /** What one service name (or alias) brings into a scope. */
@@ -81,17 +100,28 @@ export function dependenciesOf(node: XdsNode): string[] | undefined {
   return names;
 }
 
-/** The snapshot-cache group of a node: `mesh`, or `deps:a,b,c` for a scoped client. */
+/**
+ * The snapshot-cache group of a node: `mesh`, or `deps:a,b,c` for a scoped client; prefixed
+ * `full:` for clients that take the full route rendering.
+ */
 export function groupOfNode(node: XdsNode): string {
   const deps = dependenciesOf(node);
-  return deps === undefined ? MESH_GROUP : `${SCOPED_PREFIX}${deps.join(',')}`;
+  const scope = deps === undefined ? MESH_GROUP : `${SCOPED_PREFIX}${deps.join(',')}`;
+  return flavorOf(node) === 'full' ? `${FULL_PREFIX}${scope}` : scope;
 }
 
-/** The dependencies a group key stands for (undefined for the whole-mesh group or a foreign key). */
+/** What a group key stands for: the route flavor, and the dependencies (undefined: the whole mesh). */
+export function parseGroup(key: string): { flavor: RouteFlavor; dependencies: string[] | undefined } {
+  const flavor: RouteFlavor = key.startsWith(FULL_PREFIX) ? 'full' : 'proxyless';
+  const scope = flavor === 'full' ? key.slice(FULL_PREFIX.length) : key;
+  if (!scope.startsWith(SCOPED_PREFIX)) return { flavor, dependencies: undefined };
+  const rest = scope.slice(SCOPED_PREFIX.length);
+  return { flavor, dependencies: rest === '' ? [] : rest.split(',') };
+}
+
+/** The dependencies a group key stands for (undefined for a whole-mesh group). */
 export function dependenciesOfGroup(key: string): string[] | undefined {
-  if (!key.startsWith(SCOPED_PREFIX)) return undefined;
-  const rest = key.slice(SCOPED_PREFIX.length);
-  return rest === '' ? [] : rest.split(',');
+  return parseGroup(key).dependencies;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   LISTENER_TYPE_URL,
   ROUTE_CONFIGURATION_TYPE_URL,
 } from '../../xds/protos.js';
+import { parseGroup } from '../../control/scope.js';
 import type { Verb } from '../verb.js';
 import { reportError } from './apply.js';
 
@@ -75,8 +76,9 @@ function row(c: XdsClientStatusReport): string[] {
 
 /** The part of the mesh a client receives: `mesh`, or the services it depends on. */
 function scope(group: string): string {
-  if (!group.startsWith('deps:')) return group;
-  const deps = group.slice('deps:'.length);
+  const { dependencies } = parseGroup(group);
+  if (dependencies === undefined) return 'mesh';
+  const deps = dependencies.join(',');
   return deps === '' ? '(none yet)' : deps.length > 40 ? `${deps.slice(0, 39)}…` : deps;
 }
 
