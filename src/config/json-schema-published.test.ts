@@ -31,7 +31,10 @@ test('docs/schema/*.json are what the code publishes (else: run npm run schema)'
   }
 });
 
-/** Every YAML document of every examples/*.yaml file, labelled `file#n`. */
+/**
+ * Every resource in examples/*.yaml, labelled `file#n`: each YAML document, or for a mesh file
+ * of `strata up` (a document with `workloads`) each entry of its `resources`.
+ */
 function exampleDocuments(): { label: string; doc: unknown }[] {
   const dir = join(ROOT, 'examples');
   const out: { label: string; doc: unknown }[] = [];
@@ -39,7 +42,11 @@ function exampleDocuments(): { label: string; doc: unknown }[] {
     parseAllDocuments(readFileSync(join(dir, file), 'utf8')).forEach((d, i) => {
       assert.deepEqual(d.errors, [], `examples/${file} document #${i + 1} is not valid YAML`);
       const doc: unknown = d.toJS();
-      if (doc !== null && doc !== undefined) out.push({ label: `examples/${file} document #${i + 1}`, doc });
+      const label = `examples/${file} document #${i + 1}`;
+      if (doc !== null && typeof doc === 'object' && 'workloads' in doc) {
+        const resources = (doc as { resources?: unknown[] }).resources ?? [];
+        resources.forEach((r, j) => out.push({ label: `${label} resources[${j}]`, doc: r }));
+      } else if (doc !== null && doc !== undefined) out.push({ label, doc });
     });
   }
   return out;
