@@ -17,6 +17,7 @@ declare -A need=(
   [etcd]=etcd-server
   [etcdctl]=etcd-client
   [openssl]=openssl
+  [iptables]=iptables
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -26,6 +26,7 @@ export const REQUIRED_COMMANDS: Readonly<Record<string, string>> = {
   etcd: 'etcd-server',
   etcdctl: 'etcd-client',
   openssl: 'openssl',
+  iptables: 'iptables',
 };
 
 export async function checkPackages(ctx: CheckContext, commands: Readonly<Record<string, string>> = REQUIRED_COMMANDS): Promise<Check[]> {
