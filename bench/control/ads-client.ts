@@ -202,7 +202,10 @@ abstract class BenchAdsClient<Req, Res> {
   }
 }
 
-/** State of the world: every response carries the whole subscribed set. */
+/**
+ * State of the world: LDS/CDS responses carry the whole set; EDS/RDS responses may carry only
+ * the resources that changed (the watched one is looked for in each response either way).
+ */
 export class SotwClient extends BenchAdsClient<DiscoveryRequest, DiscoveryResponse> {
   readonly #subscribed = new Map<string, readonly string[]>();
 

@@ -96,6 +96,7 @@ export class ControlPlane {
   #lastErrors: FieldError[] = [];
   #full: Record<RouteFlavor, ResourceSet> = { proxyless: new Map(), full: new Map() };
   #index: MeshIndex = new Map();
+  readonly #encoded = new XdsEncodingCache();
   #ports: { api: number; xds: number } | undefined;
 
   constructor(opts: ControlPlaneOptions) {
@@ -245,7 +246,7 @@ export class ControlPlane {
     }
     const resolved = await resolveEndpoints(mesh.value, this.#log);
     if (this.#closed) return revision;
-    this.#full = meshToXdsFlavors(resolved);
+    this.#full = meshToXdsFlavors(resolved, this.#encoded);
     this.#index = indexMesh(resolved, routeConfigName, listenerNames);
     const changed = new Set(this.cache.set(MESH_GROUP, this.#full.proxyless));
     for (const key of this.cache.keys()) {
@@ -272,30 +273,65 @@ export function meshToXds(mesh: MeshSpec, flavor: RouteFlavor = 'proxyless'): Re
 }
 
 /**
+ * Encoded resources by what they were encoded from, kept from one recompute to the next: an
+ * unchanged Cluster, ClusterLoadAssignment, RouteConfiguration or Listener keeps the very same
+ * `XdsAny` object, so it is neither encoded nor hashed again (resourceVersion() remembers per
+ * object). Entries not used by the latest compute are dropped.
+ */
+export class XdsEncodingCache {
+  #current = new Map<string, XdsAny>();
+  #next = new Map<string, XdsAny>();
+
+  /** The Any encoded for `key`, from the last compute or made now. */
+  get(key: string, encode: () => XdsAny): XdsAny {
+    let any = this.#next.get(key);
+    if (any) return any;
+    any = this.#current.get(key) ?? encode();
+    this.#next.set(key, any);
+    return any;
+  }
+
+  /** End a compute: keep only what it used. */
+  commit(): void {
+    this.#current = this.#next;
+    this.#next = new Map();
+  }
+
+  get size(): number {
+    return this.#current.size;
+  }
+}
+
+/**
  * The mesh in both route renderings. They share every Cluster, ClusterLoadAssignment and
  * Listener object, and every RouteConfiguration without a direct response (encoded once).
+ * With `cache`, resources whose input did not change since the last call are reused as is.
  */
-export function meshToXdsFlavors(mesh: MeshSpec): Record<RouteFlavor, ResourceSet> {
+export function meshToXdsFlavors(mesh: MeshSpec, cache: XdsEncodingCache = new XdsEncodingCache()): Record<RouteFlavor, ResourceSet> {
   const cds = new Map<string, XdsAny>();
   const eds = new Map<string, XdsAny>();
   const lds = new Map<string, XdsAny>();
   const rds = new Map<string, XdsAny>();
   const fullRds = new Map<string, XdsAny>();
   for (const c of mesh.clusters) {
-    cds.set(c.name, pack(CLUSTER_TYPE_URL, clusterToXds(c)));
-    eds.set(c.name, pack(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpointsToXds(c)));
+    const key = JSON.stringify(c);
+    cds.set(c.name, cache.get(`c\0${key}`, () => pack(CLUSTER_TYPE_URL, clusterToXds(c))));
+    eds.set(c.name, cache.get(`e\0${key}`, () => pack(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpointsToXds(c))));
   }
   const hashPolicies = hashPoliciesOf(mesh.clusters);
   for (const host of mesh.virtualHosts) {
     const rc = routeConfigName(host.name);
-    const proxyless = pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { proxyless: true, hashPolicies }));
+    // The input of a RouteConfiguration: its name, the host and the hash policies its routes reach.
+    const key = JSON.stringify([rc, host, hostHashPolicies(host, hashPolicies)], exactJson);
+    const proxyless = cache.get(`r\0${key}`, () => pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { proxyless: true, hashPolicies })));
     rds.set(rc, proxyless);
     const direct = host.routes.some((r) => r.action.kind === 'direct');
-    fullRds.set(rc, direct ? pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { hashPolicies })) : proxyless);
+    fullRds.set(rc, direct ? cache.get(`R\0${key}`, () => pack(ROUTE_CONFIGURATION_TYPE_URL, routesToXds(rc, [host], { hashPolicies }))) : proxyless);
     for (const name of listenerNames(host)) {
-      if (!lds.has(name)) lds.set(name, pack(LISTENER_TYPE_URL, apiListenerToXds(name, rc)));
+      if (!lds.has(name)) lds.set(name, cache.get(`l\0${name}\0${rc}`, () => pack(LISTENER_TYPE_URL, apiListenerToXds(name, rc))));
     }
   }
+  cache.commit();
   const set = (routes: Map<string, XdsAny>): ResourceSet =>
     new Map([
       [CLUSTER_TYPE_URL, cds],
@@ -304,6 +340,31 @@ export function meshToXdsFlavors(mesh: MeshSpec): Record<RouteFlavor, ResourceSe
       [ROUTE_CONFIGURATION_TYPE_URL, routes],
     ]);
   return { proxyless: set(rds), full: set(fullRds) };
+}
+
+/**
+ * JSON.stringify replacer for cache keys of values that are not plain JSON (filter configs are
+ * `unknown`): numbers JSON cannot spell and non-JSON primitives get a spelling of their own, so
+ * two inputs that encode differently never share a key.
+ */
+function exactJson(_key: string, v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : `\0n${String(v)}`;
+  if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') return `\0${typeof v}${String(v)}`;
+  return v;
+}
+
+/** The hash policies (by cluster) that the forward routes of a host reach, sorted by cluster. */
+function hostHashPolicies(host: VirtualHostSpec, policies: ReadonlyMap<string, unknown>): [string, unknown][] {
+  if (policies.size === 0) return [];
+  const out = new Map<string, unknown>();
+  for (const r of host.routes) {
+    if (r.action.kind !== 'forward') continue;
+    for (const b of r.action.backends) {
+      const h = policies.get(b.cluster);
+      if (h !== undefined) out.set(b.cluster, h);
+    }
+  }
+  return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** The service's name first, then its aliases. */

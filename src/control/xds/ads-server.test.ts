@@ -107,6 +107,71 @@ describe('AdsServer state of the world', { timeout: 30_000 }, () => {
     await s.none(300);
   });
 
+  it('pushes only the changed EDS/RDS resources; a (re)subscription or a new stream gets every named one', async () => {
+    const mesh = (aPorts: number[], bPorts: number[], svc: string, withC = true): ReturnType<typeof meshResources> =>
+      meshResources({
+        clusters: [clusterSpec('a', aPorts), clusterSpec('b', bPorts), ...(withC ? [clusterSpec('c', [3003])] : [])],
+        services: { svc, svc2: 'b' },
+      });
+    cache.set('node-p', mesh([3001], [3002], 'a'));
+    const s = open();
+    const ack = (req: { type_url: string; resource_names?: string[] }, res: DiscoveryResponse): void =>
+      s.send({ ...req, version_info: res.version_info, response_nonce: res.nonce });
+    const sub = async (type_url: string, resource_names?: string[]): Promise<DiscoveryResponse> => {
+      const req = { type_url, ...(resource_names && { resource_names }) };
+      s.send({ node: { id: 'node-p', locality: {} }, ...req });
+      const res = await s.next();
+      ack(req, res);
+      return res;
+    };
+    assert.deepEqual(names(await sub(CDS)), ['a', 'b', 'c']);
+    assert.deepEqual(names(await sub(EDS, ['a', 'b', 'c'])), ['a', 'b', 'c']);
+    assert.deepEqual(names(await sub(LDS)), ['svc', 'svc2']);
+    assert.deepEqual(names(await sub(RDS, ['svc-routes', 'svc2-routes'])), ['svc-routes', 'svc2-routes']);
+    await s.none(200);
+
+    // One endpoint set changes: one EDS response carrying that ClusterLoadAssignment alone.
+    cache.set('node-p', mesh([3001], [3002, 3012], 'a'));
+    const eds = await s.next();
+    assert.equal(eds.type_url, EDS);
+    assert.deepEqual(names(eds), ['b']);
+    assert.equal(eds.version_info, cache.get('node-p', EDS).version);
+    ack({ type_url: EDS, resource_names: ['a', 'b', 'c'] }, eds);
+    await s.none(200);
+
+    // One route changes: only that RouteConfiguration.
+    cache.set('node-p', mesh([3001], [3002, 3012], 'c'));
+    const rds = await s.next();
+    assert.equal(rds.type_url, RDS);
+    assert.deepEqual(names(rds), ['svc-routes']);
+    ack({ type_url: RDS, resource_names: ['svc-routes', 'svc2-routes'] }, rds);
+    await s.none(200);
+
+    // A changed subscription gets every named resource, changed or not.
+    s.send({ type_url: EDS, resource_names: ['a', 'b'], version_info: eds.version_info, response_nonce: eds.nonce });
+    const resub = await s.next();
+    assert.deepEqual(names(resub), ['a', 'b']);
+    ack({ type_url: EDS, resource_names: ['a', 'b'] }, resub);
+    // A change to a resource no longer subscribed sends nothing; CDS (full state) still carries all.
+    cache.set('node-p', mesh([3001], [3002, 3012], 'c', false));
+    const cds = await s.next();
+    assert.equal(cds.type_url, CDS);
+    assert.deepEqual(names(cds), ['a', 'b']);
+    ack({ type_url: CDS }, cds);
+    await s.none(200);
+
+    // A new stream gets every named resource.
+    const s2 = open();
+    s2.send({ node: { id: 'node-p', locality: {} }, type_url: EDS, resource_names: ['a', 'b'] });
+    const first = await s2.next();
+    assert.deepEqual(names(first), ['a', 'b']);
+    s2.send({ type_url: EDS, resource_names: ['a', 'b'], version_info: first.version_info, response_nonce: first.nonce });
+    // Both streams then hear of the next change, each with the changed resource only.
+    cache.set('node-p', mesh([3001, 3011], [3002, 3012], 'c', false));
+    assert.deepEqual(names(await s.next()), ['a']);
+    assert.deepEqual(names(await s2.next()), ['a']);
+  });
+
   it('ends only the bad stream on garbage; a good stream keeps being served', async () => {
     cache.set('node-g', meshResources({ clusters: [clusterSpec('g', [2001])] }));
     const good = open();

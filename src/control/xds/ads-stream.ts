@@ -9,7 +9,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../../util/log.js';
-import type { SnapshotCache } from './snapshot-cache.js';
+import type { ChangedNames, SnapshotCache } from './snapshot-cache.js';
 import { AdsProtocolError, checkNode, inPushOrder, metadataString } from './stream-common.js';
 import type { ClientStatus, TypeStatus } from './stream-common.js';
 
@@ -90,8 +90,12 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
 
   /** Handle one request of this stream's kind (the node is known by now). */
   protected abstract onRequest(req: Req): void;
-  /** Send what the client lacks of a type; with `force`, send even if nothing changed. */
-  protected abstract push(typeUrl: string, force: boolean): void;
+  /**
+   * Send what the client lacks of a type; with `force`, send even if nothing changed. On a
+   * cache change, `changed` names the resources of the type that were added, changed or
+   * removed (only those need a look).
+   */
+  protected abstract push(typeUrl: string, force: boolean, changed?: ReadonlySet<string>): void;
   /** Names shown as subscribed in status. */
   protected abstract subscribed(st: St): string[];
 
@@ -112,7 +116,7 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
   private connect(req: Req): void {
     if (this.watch) return;
     const node = checkNode(req.node as Parameters<typeof checkNode>[0]);
-    this.watch = this.host.cache.watch(node, (changed) => this.onChange(changed));
+    this.watch = this.host.cache.watch(node, (changed, names) => this.onChange(changed, names));
     this.statusBase = {
       streamId: this.id,
       nodeId: node.id,
@@ -126,9 +130,9 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
     this.host.log.info('xds client connected', { stream: this.id, node: node.id, kind: this.kind, peer: this.statusBase.peer });
   }
 
-  private onChange(changed: readonly string[]): void {
+  private onChange(changed: readonly string[], names: ChangedNames): void {
     if (this.closed) return;
-    for (const typeUrl of inPushOrder(changed)) if (this.types.has(typeUrl)) this.push(typeUrl, false);
+    for (const typeUrl of inPushOrder(changed)) if (this.types.has(typeUrl)) this.push(typeUrl, false, names.get(typeUrl));
   }
 
   private fail(err: unknown): void {

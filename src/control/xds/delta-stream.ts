@@ -56,31 +56,63 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
       if (nonce === st.nonce) this.ackOrNack(typeUrl, st, req, st.sentVersion);
       else this.host.log.debug('stale nonce', { stream: this.id, type: typeUrl, nonce, current: st.nonce });
     }
+    if (first) {
+      for (const name of subscribe) {
+        if (name === '*') st.wildcard = true;
+        else st.names.add(name);
+      }
+      this.#applyUnsubscribe(st, unsubscribe);
+      if (!st.wildcard) for (const name of st.known.keys()) if (!st.names.has(name)) st.known.delete(name);
+      this.push(typeUrl, true);
+      return;
+    }
+    // An ACK/NACK alone changes nothing the client holds: pushes happen on cache changes.
+    if (subscribe.length === 0 && unsubscribe.length === 0) return;
+    const wasWildcard = st.wildcard;
+    const named = new Set<string>();
     for (const name of subscribe) {
       if (name === '*') st.wildcard = true;
-      else st.names.add(name);
+      else {
+        st.names.add(name);
+        named.add(name);
+      }
     }
+    this.#applyUnsubscribe(st, unsubscribe);
+    // A wildcard turned on or off: look at everything; else only at the names (re)subscribed.
+    if (st.wildcard !== wasWildcard) this.push(typeUrl, false);
+    else if (named.size > 0) this.push(typeUrl, false, named);
+  }
+
+  #applyUnsubscribe(st: DeltaTypeState, unsubscribe: readonly string[]): void {
     for (const name of unsubscribe) {
       if (name === '*') st.wildcard = false;
       else st.names.delete(name);
       if (!st.wildcard && name !== '*') st.known.delete(name);
     }
-    if (!st.wildcard) for (const name of st.known.keys()) if (!st.names.has(name)) st.known.delete(name);
-    this.push(typeUrl, first);
+    if (!st.wildcard && unsubscribe.length > 0) for (const name of st.known.keys()) if (!st.names.has(name)) st.known.delete(name);
   }
 
-  /** Send what the client lacks; with `force`, send even an empty response (first request of a type). */
-  protected push(typeUrl: string, force: boolean): void {
+  /**
+   * Send what the client lacks; with `force`, send even an empty response (first request of a
+   * type). With `changed`, only those names are looked at.
+   */
+  protected push(typeUrl: string, force: boolean, changed?: ReadonlySet<string>): void {
     const st = this.types.get(typeUrl);
     if (!st || !this.watch || this.closed) return;
     const snap = this.host.cache.get(this.watch.key, typeUrl);
-    const scope = new Set<string>([...st.names, ...st.known.keys()]);
-    if (st.wildcard) for (const name of snap.resources.keys()) scope.add(name);
+    let scope: Iterable<string>;
+    if (changed) scope = changed;
+    else {
+      const all = new Set<string>([...st.names, ...st.known.keys()]);
+      if (st.wildcard) for (const name of snap.resources.keys()) all.add(name);
+      scope = all;
+    }
     const resources: DeltaResource[] = [];
     const removed: string[] = [];
     for (const name of scope) {
-      const r = snap.resources.get(name);
       const held = st.known.get(name);
+      if (changed && !st.wildcard && held === undefined && !st.names.has(name)) continue;
+      const r = snap.resources.get(name);
       if (r) {
         if (held !== r.version) resources.push({ name, version: r.version, resource: r.resource });
       } else if (held !== '' && (held !== undefined || st.names.has(name))) {

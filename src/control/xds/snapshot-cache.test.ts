@@ -25,6 +25,22 @@ describe('SnapshotCache', () => {
     assert.equal(cache.get('unknown', CDS).version, '');
   });
 
+  it('tells watchers which names changed per type (added, changed, removed)', () => {
+    const cache = new SnapshotCache();
+    const seen: [string[], Record<string, string[]>][] = [];
+    cache.watch({ id: 'n' }, (types, names) => seen.push([[...types], Object.fromEntries([...names].map(([t, n]) => [t, [...n].sort()]))]));
+    cache.set('n', meshResources({ clusters: [clusterSpec('a', [1]), clusterSpec('b', [1])] }));
+    assert.deepEqual(seen.pop()?.[1][EDS], ['a', 'b']);
+    // Same content in new objects: no change at all.
+    cache.set('n', meshResources({ clusters: [clusterSpec('a', [1]), clusterSpec('b', [1])] }));
+    assert.equal(seen.length, 0);
+    cache.set('n', meshResources({ clusters: [clusterSpec('a', [1]), clusterSpec('b', [2])] }));
+    assert.deepEqual(seen.pop(), [[EDS], { [EDS]: ['b'] }]);
+    cache.set('n', meshResources({ clusters: [clusterSpec('b', [2]), clusterSpec('c', [3])] }));
+    assert.deepEqual(seen.pop(), [[CDS, EDS], { [CDS]: ['a', 'c'], [EDS]: ['a', 'c'] }]);
+    assert.deepEqual([...cache.get('n', EDS).resources.keys()].sort(), ['b', 'c']);
+  });
+
   it('groups nodes and resolves a group on first watch', () => {
     const resolved: string[] = [];
     const cache = new SnapshotCache({

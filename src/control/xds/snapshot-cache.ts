@@ -4,7 +4,8 @@
  * name (as encoded `Any`s), a version per resource (a hash of its bytes, stable across
  * restarts, so delta clients can resume with `initial_resource_versions`) and a version per
  * type that is bumped only when that type's content changed. `set()` notifies the watchers of
- * the group with the type URLs that changed.
+ * the group with the type URLs that changed and, per type, the names of the resources that were
+ * added, changed or removed (so a stream can look at those alone).
  *
  * Which group a node belongs to is `groupOf(node)` (default: the node id). When a node's group
  * has no resources yet, `resolver(node)` (if given) computes them: the seam for scoped,
@@ -39,8 +40,11 @@ export interface TypeSnapshot {
   resources: ReadonlyMap<string, VersionedResource>;
 }
 
-/** Called with the type URLs whose content changed. */
-export type ChangeListener = (changedTypes: readonly string[]) => void;
+/** Per changed type URL: the names of the resources added, changed or removed. */
+export type ChangedNames = ReadonlyMap<string, ReadonlySet<string>>;
+
+/** Called with the type URLs whose content changed, and the names that changed per type. */
+export type ChangeListener = (changedTypes: readonly string[], changedNames: ChangedNames) => void;
 
 export interface SnapshotCacheOptions {
   /** Node → group key (default: the node id). Nodes of one group share resources. */
@@ -108,18 +112,33 @@ export class SnapshotCache {
     const g = this.#group(key);
     g.resolved = true;
     const changed: string[] = [];
+    const names = new Map<string, Set<string>>();
     for (const [typeUrl, byName] of resources) {
       const prev = g.types.get(typeUrl);
+      const before = prev?.resources ?? EMPTY;
       const next = new Map<string, VersionedResource>();
+      const diff = new Set<string>();
+      let kept = 0;
       for (const [name, any] of byName) {
         if (any.type_url !== typeUrl) throw new Error(`resource ${name}: type ${any.type_url} filed under ${typeUrl}`);
-        next.set(name, { name, version: resourceVersion(any), resource: any });
+        const old = before.get(name);
+        if (old) kept++;
+        // The same object keeps its VersionedResource: no allocation, no hashing.
+        if (old && old.resource === any) {
+          next.set(name, old);
+          continue;
+        }
+        const r: VersionedResource = { name, version: resourceVersion(any), resource: any };
+        next.set(name, old && old.version === r.version ? old : r);
+        if (old?.version !== r.version) diff.add(name);
       }
-      if (prev && sameContent(prev.resources, next)) continue;
+      if (kept < before.size) for (const name of before.keys()) if (!next.has(name)) diff.add(name);
+      if (prev && diff.size === 0) continue;
       g.types.set(typeUrl, { version: (prev?.version ?? 0) + 1, resources: next });
       changed.push(typeUrl);
+      names.set(typeUrl, diff);
     }
-    if (changed.length > 0) for (const l of [...g.listeners]) l(changed);
+    if (changed.length > 0) for (const l of [...g.listeners]) l(changed, names);
     return changed;
   }
 
@@ -159,12 +178,6 @@ export class SnapshotCache {
       },
     };
   }
-}
-
-function sameContent(a: ReadonlyMap<string, VersionedResource>, b: ReadonlyMap<string, VersionedResource>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [name, r] of a) if (b.get(name)?.version !== r.version) return false;
-  return true;
 }
 
 /** Build a ResourceSet from `[typeUrl, {name, any}[]]` entries. */

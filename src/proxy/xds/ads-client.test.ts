@@ -10,15 +10,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compileSnapshot } from '../../config/compile.js';
 import { decodeResources } from '../../config/decode.js';
-import type { Snapshot } from '../../config/snapshot.js';
+import type { ClusterSpec, Snapshot } from '../../config/snapshot.js';
 import { ApiClient } from '../../control/api/client.js';
 import { ControlPlane } from '../../control/control-plane.js';
 import { SqliteStore } from '../../control/store/sqlite-store.js';
 import { AdsServer } from '../../control/xds/ads-server.js';
 import { SnapshotCache, resourceSet } from '../../control/xds/snapshot-cache.js';
-import { CDS, EDS, LDS, RDS, clusterSpec } from '../../control/xds/test-resources.js';
+import { CDS, EDS, LDS, RDS, clusterSpec, hostsFor } from '../../control/xds/test-resources.js';
 import { CLUSTER_TYPE_URL, pack } from '../../xds/protos.js';
-import { clusterToXds, endpointsToXds } from '../../xds/to-xds.js';
+import { apiListenerToXds, clusterToXds, endpointsToXds, routesToXds } from '../../xds/to-xds.js';
 import { Sidecar } from '../sidecar.js';
 import { AdsClient } from './ads-client.js';
 import type { XdsConfig } from './ads-client.js';
@@ -251,5 +251,73 @@ describe('sidecar ADS client: an invalid resource is NACKed', { timeout: 60_000 
       const t = s?.types.find((x) => x.typeUrl === CDS);
       return t !== undefined && t.ackedVersion === t.sentVersion && t.lastNack === undefined;
     });
+  });
+});
+
+describe('sidecar ADS client: partial EDS/RDS responses', { timeout: 60_000 }, () => {
+  const cache = new SnapshotCache({ groupOf: () => 'g' });
+  const server = new AdsServer({ cache });
+  let client: AdsClient | undefined;
+
+  after(async () => {
+    client?.stop();
+    await server.close();
+  });
+
+  const ports = (cfg: XdsConfig | undefined): Record<string, number[]> =>
+    Object.fromEntries((cfg?.clusters ?? []).map((c) => [c.name, c.endpoints.map((e) => e.port)]));
+
+  it('merges EDS/RDS responses by name and forgets names that leave the subscription', async () => {
+    const set = (clusters: ClusterSpec[], eds: ClusterSpec[], route: string): void => {
+      cache.set(
+        'g',
+        resourceSet([
+          [CDS, clusters.map((c) => ({ name: c.name, any: pack(CDS, clusterToXds(c)) }))],
+          [EDS, eds.map((c) => ({ name: c.name, any: pack(EDS, endpointsToXds(c)) }))],
+          [LDS, [{ name: 'svc', any: pack(LDS, apiListenerToXds('svc', 'svc-routes')) }]],
+          [RDS, [{ name: 'svc-routes', any: pack(RDS, routesToXds('svc-routes', hostsFor('svc', route))) }]],
+        ]),
+      );
+    };
+    const pay = clusterSpec('pay', [8081]);
+    const ship = clusterSpec('ship', [8082]);
+    set([pay, ship], [pay, ship], 'pay');
+    const port = await server.listen('127.0.0.1', 0);
+    const updates: XdsConfig[] = [];
+    client = new AdsClient({ servers: [`127.0.0.1:${port}`], nodeId: 'merge-test', initialBackoffMs: 50, onUpdate: (c) => updates.push(c) });
+    client.start();
+    const latest = (): XdsConfig | undefined => updates[updates.length - 1];
+    await eventually('first config', () => latest()?.clusters.length === 2 && latest()?.virtualHosts.length === 1);
+    assert.deepEqual(ports(latest()), { pay: [8081], ship: [8082] });
+
+    // The server sends the changed ClusterLoadAssignment alone; the other one stays.
+    const ship2 = clusterSpec('ship', [8082, 8083]);
+    set([pay, ship2], [pay, ship2], 'pay');
+    await eventually('endpoint update', () => ports(latest())['ship']?.length === 2);
+    assert.deepEqual(ports(latest()), { pay: [8081], ship: [8082, 8083] });
+    const routeTo = (cfg: XdsConfig | undefined): string[] => {
+      const a = cfg?.virtualHosts[0]?.routes[0]?.action;
+      return a?.kind === 'forward' ? a.backends.map((b) => b.cluster) : [];
+    };
+    set([pay, ship2], [pay, ship2], 'ship');
+    await eventually('route update', () => routeTo(latest())[0] === 'ship');
+    assert.deepEqual(ports(latest()), { pay: [8081], ship: [8082, 8083] });
+
+    // ship leaves CDS: its endpoints are forgotten. When it comes back without a
+    // ClusterLoadAssignment, the stale one must not complete the configuration.
+    set([pay], [pay], 'pay');
+    await eventually('ship removed', () => latest()?.clusters.length === 1);
+    const count = updates.length;
+    set([pay, ship2], [pay], 'pay');
+    await eventually('EDS resubscribed with ship', () => {
+      const st = server.status().find((c) => c.nodeId === 'merge-test');
+      const eds = st?.types.find((t) => t.typeUrl === EDS);
+      return eds !== undefined && eds.subscribed.includes('ship') && eds.ackedVersion === eds.sentVersion;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(updates.length, count, 'no configuration without ship endpoints');
+    set([pay, ship], [pay, ship], 'pay');
+    await eventually('ship back with its endpoints', () => latest()?.clusters.length === 2);
+    assert.deepEqual(ports(latest()), { pay: [8081], ship: [8082] });
   });
 });

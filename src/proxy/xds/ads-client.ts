@@ -2,8 +2,10 @@
  * @module proxy/xds/ads-client
  * A state-of-the-world ADS client for the sidecar. It subscribes CDS and LDS (wildcard), then
  * EDS for every cluster and RDS for every route configuration the listeners name. Each
- * response is decoded with xds/from-xds.ts: a valid one is ACKed (its version and nonce) and
- * replaces that type's resources; an invalid one is NACKed (same nonce, the previous version,
+ * response is decoded with xds/from-xds.ts: a valid one is ACKed (its version and nonce); an
+ * LDS/CDS response replaces that type's resources (full state: a missing one is deleted), an
+ * EDS/RDS response is merged by name (the server may send only what changed), and an EDS/RDS
+ * resource is forgotten once its name leaves the subscription. An invalid one is NACKed (same nonce, the previous version,
  * error_detail listing every error with its field path) and the last good resources stay.
  * `onUpdate` is called with `{ clusters, virtualHosts }` only when the set is complete and
  * consistent (every cluster has its ClusterLoadAssignment, every listener's route
@@ -314,13 +316,20 @@ export class AdsClient {
     }
     const prevEds = this.#names(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL).join(',');
     const prevRds = this.#names(ROUTE_CONFIGURATION_TYPE_URL).join(',');
-    (st as TypeState<unknown>).resources = decoded.value;
+    if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL || typeUrl === ROUTE_CONFIGURATION_TYPE_URL) mergeSubscribed(st, decoded.value, this.#names(typeUrl));
+    else (st as TypeState<unknown>).resources = decoded.value;
     st.version = res.version_info;
     this.#received.add(typeUrl);
     this.#streamReceived.add(typeUrl);
     this.#subscribe(typeUrl); // ACK
-    if (typeUrl === CLUSTER_TYPE_URL) this.#updateEdsSubscription(prevEds);
-    if (typeUrl === LISTENER_TYPE_URL) this.#updateRdsSubscription(prevRds);
+    if (typeUrl === CLUSTER_TYPE_URL) {
+      forgetUnsubscribed(this.#eds, this.#names(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL));
+      this.#updateEdsSubscription(prevEds);
+    }
+    if (typeUrl === LISTENER_TYPE_URL) {
+      forgetUnsubscribed(this.#rds, this.#names(ROUTE_CONFIGURATION_TYPE_URL));
+      this.#updateRdsSubscription(prevRds);
+    }
     this.#maybeDeliver();
   }
 
@@ -381,6 +390,21 @@ export class AdsClient {
     }
     if (this.#syncWaiters.length > 0 && this.#streamReceived.has(CLUSTER_TYPE_URL) && this.#streamReceived.has(LISTENER_TYPE_URL)) this.#releaseWaiters();
   }
+}
+
+/** EDS/RDS: take the resources of a response by name, keep the others, drop what is not subscribed. */
+function mergeSubscribed(st: TypeState<unknown>, received: ReadonlyMap<string, unknown>, subscribed: readonly string[]): void {
+  const want = new Set(subscribed);
+  const next = new Map<string, unknown>();
+  for (const [name, value] of st.resources) if (want.has(name)) next.set(name, value);
+  for (const [name, value] of received) if (want.has(name)) next.set(name, value);
+  st.resources = next;
+}
+
+/** Forget the resources whose names left the subscription. */
+function forgetUnsubscribed(st: TypeState<unknown>, subscribed: readonly string[]): void {
+  const want = new Set(subscribed);
+  for (const name of [...st.resources.keys()]) if (!want.has(name)) st.resources.delete(name);
 }
 
 function shortType(typeUrl: string): string {
