@@ -18,6 +18,7 @@ declare -A need=(
   [etcdctl]=etcd-client
   [openssl]=openssl
   [iptables]=iptables
+  [rabbitmq-server]=rabbitmq-server
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -35,7 +36,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $pkgs
 # Nothing is started on install; make sure the distribution's services are not running.
-for svc in nginx haproxy etcd; do
+for svc in nginx haproxy etcd rabbitmq-server; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
   service "$svc" stop >/dev/null 2>&1 || true
 done

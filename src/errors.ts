@@ -39,7 +39,11 @@ export type ProxyErrorCode =
   | 'STRATA_OVERFLOW'
   | 'STRATA_RATE_LIMITED'
   | 'STRATA_FAULT_ABORT'
-  | 'STRATA_DRAINING';
+  | 'STRATA_DRAINING'
+  /** Request priority: shed by admission (its class's queue was full, or a higher class took its place). */
+  | 'STRATA_SHED'
+  /** Request priority: waited longer than queueTimeoutMs for admission. */
+  | 'STRATA_QUEUE_TIMEOUT';
 
 export class ProxyError extends Error {
   constructor(

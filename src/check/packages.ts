@@ -27,6 +27,7 @@ export const REQUIRED_COMMANDS: Readonly<Record<string, string>> = {
   etcdctl: 'etcd-client',
   openssl: 'openssl',
   iptables: 'iptables',
+  'rabbitmq-server': 'rabbitmq-server',
 };
 
 export async function checkPackages(ctx: CheckContext, commands: Readonly<Record<string, string>> = REQUIRED_COMMANDS): Promise<Check[]> {

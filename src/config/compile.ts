@@ -12,8 +12,10 @@
 import { fail, ok } from '../errors.js';
 import type { Decoded } from '../errors.js';
 import { compileClusters, indexPolicies } from './compile-clusters.js';
+import { compilePriority } from './compile-priority.js';
 import { Diagnostics, ServiceIndex, describeResource, withDefaults } from './compile-context.js';
 import { compileVirtualHosts, indexRoutes } from './compile-routes.js';
+import { compileAmqp } from './kinds/sidecar-amqp.js';
 import {
   DEFAULT_APP_PROTOCOL,
   DEFAULT_INBOUND_ADDRESS,
@@ -22,7 +24,15 @@ import {
   DEFAULT_UPSTREAM_PROTOCOL,
 } from './defaults.js';
 import { isKind, originOf, setOrigin, validateResource } from './resources.js';
-import type { Resource, RouteResource, ServiceResource, SidecarResource, TrafficPolicyResource } from './resources.js';
+import type {
+  PriorityClassResource,
+  PriorityPolicyResource,
+  Resource,
+  RouteResource,
+  ServiceResource,
+  SidecarResource,
+  TrafficPolicyResource,
+} from './resources.js';
 import type { SidecarSpec, Snapshot } from './snapshot.js';
 import { contentVersion } from './version.js';
 
@@ -36,6 +46,8 @@ export function compileSnapshot(resources: Resource[], source: string): Decoded<
   const serviceByName = new Map<string, ServiceResource>();
   const routes: RouteResource[] = [];
   const policies: TrafficPolicyResource[] = [];
+  const priorityClasses: PriorityClassResource[] = [];
+  const priorityPolicies: PriorityPolicyResource[] = [];
 
   for (const r of valid) {
     const key = `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
@@ -56,6 +68,8 @@ export function compileSnapshot(resources: Resource[], source: string): Decoded<
       services.add(r);
     } else if (isKind(r, 'Route')) routes.push(r);
     else if (isKind(r, 'TrafficPolicy')) policies.push(r);
+    else if (isKind(r, 'PriorityClass')) priorityClasses.push(r);
+    else if (isKind(r, 'PriorityPolicy')) priorityPolicies.push(r);
     // Other registered kinds are validated above and consumed by their own subsystems.
   }
 
@@ -68,9 +82,10 @@ export function compileSnapshot(resources: Resource[], source: string): Decoded<
   const clusters = compileClusters(diag, services, indexPolicies(diag, services, policies));
   const virtualHosts = compileVirtualHosts(diag, services, indexRoutes(diag, services, routes));
   const sidecar = sidecarResource ? compileSidecar(diag, services, sidecarResource) : undefined;
+  const priority = compilePriority(diag, { classes: priorityClasses, policies: priorityPolicies, ...(sidecarResource && { sidecar: sidecarResource }) });
 
   if (diag.errors.length > 0 || !sidecar) return fail(diag.errors);
-  return ok({ version: contentVersion(valid), source, sidecar, virtualHosts, clusters });
+  return ok({ version: contentVersion(valid), source, sidecar, virtualHosts, clusters, ...(priority && { priority }) });
 }
 
 /**
@@ -105,6 +120,11 @@ function compileSidecar(diag: Diagnostics, services: ServiceIndex, r: SidecarRes
   const outbound: SidecarSpec['outbound'] =
     proxyPort === undefined ? undefined : { port: proxyPort, address: s.outbound?.address ?? DEFAULT_LOCAL_ADDRESS };
   const admin: SidecarSpec['admin'] = s.admin && { port: s.admin.port, address: s.admin.address ?? DEFAULT_LOCAL_ADDRESS };
+  const gateway: SidecarSpec['gateway'] = s.gateway && {
+    port: s.gateway.port,
+    address: s.gateway.address ?? DEFAULT_INBOUND_ADDRESS,
+    ...(s.gateway.defaultService !== undefined && { defaultService: s.gateway.defaultService }),
+  };
   // Built in reading order (it is what /config_dump shows); absent listeners stay absent.
   return {
     service: s.service ?? '',
@@ -115,6 +135,8 @@ function compileSidecar(diag: Diagnostics, services: ServiceIndex, r: SidecarRes
     ...(outbound && { outbound }),
     localPorts: compileLocalPorts(diag, services, r),
     ...(admin && { admin }),
+    ...(s.amqp && { amqp: compileAmqp(s.amqp) }),
+    ...(gateway && { gateway }),
     upstreamProtocol: s.upstreamProtocol ?? DEFAULT_UPSTREAM_PROTOCOL,
     limits: withDefaults(DEFAULT_LIMITS, s.limits),
   };

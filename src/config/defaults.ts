@@ -4,10 +4,12 @@
  * publish the same values as JSON Schema `default` annotations.
  */
 import type {
+  AdmissionSpec,
   AppProtocol,
   CircuitBreakerSpec,
   Limits,
   OutlierDetectionSpec,
+  PriorityClassSpec,
   RetryBudgetSpec,
   RetryOn,
   SidecarProtocol,
@@ -85,3 +87,33 @@ export const DEFAULT_RETRY = Object.freeze({
 
 /** Route timeout 0 means "use limits.requestTimeoutMs". */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 0;
+
+// ── request priority ─────────────────────────────────────────────────────────────────────
+
+/**
+ * The classes that exist without being declared (a PriorityClass of the same name replaces
+ * one). SO_PRIORITY values follow Linux's TC_PRIO_* (6 interactive, 0 best effort, 2 bulk);
+ * bulk is DSCP LE (RFC 8622) with reno, which yields to the others' cubic/bbr.
+ */
+export const DEFAULT_PRIORITY_CLASSES: readonly Readonly<PriorityClassSpec>[] = Object.freeze([
+  Object.freeze({ name: 'latency-sensitive', rank: 300, dscp: 46, soPriority: 6, congestion: 'bbr', minShare: 0, shedOrder: 300 }),
+  Object.freeze({ name: 'default', rank: 200, dscp: 0, soPriority: 0, minShare: 0.1, shedOrder: 200 }),
+  Object.freeze({ name: 'bulk', rank: 100, dscp: 1, soPriority: 2, congestion: 'reno', minShare: 0.05, shedOrder: 100 }),
+]);
+export const DEFAULT_PRIORITY_CLASS = 'default';
+
+export const DEFAULT_ADMISSION: Readonly<Omit<AdmissionSpec, 'limit'>> = Object.freeze({
+  maxQueue: 1024,
+  queueTimeoutMs: 5_000,
+  retryAfterSeconds: 1,
+});
+
+export const DEFAULT_ADAPTIVE_LIMIT = Object.freeze({
+  min: 4,
+  max: 1000,
+  tolerance: 2,
+  windowMs: 30_000,
+  smoothing: 0.2,
+});
+
+export const DEFAULT_API_KEY_HEADER = 'x-api-key';

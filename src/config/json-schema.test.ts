@@ -7,7 +7,7 @@ import { registerKind } from './resources.js';
 import { errorAt, errorsOf, valueOf } from './test-support.js';
 
 test('allKinds lists the built-in kinds', () => {
-  assert.deepEqual(allKinds(), ['Route', 'Service', 'Sidecar', 'TrafficPolicy']);
+  assert.deepEqual(allKinds(), ['PriorityClass', 'PriorityPolicy', 'Route', 'Service', 'Sidecar', 'TrafficPolicy']);
 });
 
 test('the schema of one kind wraps its spec in the resource envelope', () => {

@@ -3,8 +3,9 @@
  * Resources and the registry of kinds. A resource is a Kubernetes-style document:
  * `apiVersion: strata.dev/v1alpha1`, `kind`, `metadata.name` (+ namespace, default
  * `default`) and a kind-specific `spec`. Each kind registers its spec schema here with
- * registerKind(); the built-in kinds (Sidecar, Service, Route, TrafficPolicy) are registered
- * when this module loads. validateResource() checks one decoded document completely.
+ * registerKind(); the built-in kinds (Sidecar, Service, Route, TrafficPolicy, PriorityClass,
+ * PriorityPolicy) are registered when this module loads. validateResource() checks one decoded
+ * document completely.
  */
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -13,6 +14,10 @@ import { API_VERSION, DEFAULT_NAMESPACE } from './defaults.js';
 import { fieldPath, isRecord } from './field-path.js';
 import { Closed, Name } from './kinds/common.js';
 import type { KindDefinition } from './kinds/common.js';
+import { priorityClassKind } from './kinds/priority-class.js';
+import type { PriorityClassSpecInput } from './kinds/priority-class.js';
+import { priorityPolicyKind } from './kinds/priority-policy.js';
+import type { PriorityPolicySpecInput } from './kinds/priority-policy.js';
 import { routeKind } from './kinds/route.js';
 import type { RouteSpecInput } from './kinds/route.js';
 import { serviceKind } from './kinds/service.js';
@@ -54,6 +59,8 @@ export type SidecarResource = Resource<SidecarSpecInput> & { kind: 'Sidecar' };
 export type ServiceResource = Resource<ServiceSpecInput> & { kind: 'Service' };
 export type RouteResource = Resource<RouteSpecInput> & { kind: 'Route' };
 export type TrafficPolicyResource = Resource<TrafficPolicySpecInput> & { kind: 'TrafficPolicy' };
+export type PriorityClassResource = Resource<PriorityClassSpecInput> & { kind: 'PriorityClass' };
+export type PriorityPolicyResource = Resource<PriorityPolicySpecInput> & { kind: 'PriorityPolicy' };
 
 const ENVELOPE_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'] as const;
 
@@ -78,6 +85,8 @@ registerKind(sidecarKind);
 registerKind(serviceKind);
 registerKind(routeKind);
 registerKind(trafficPolicyKind);
+registerKind(priorityClassKind);
+registerKind(priorityPolicyKind);
 
 // ---- where a resource came from -----------------------------------------------------------
 
@@ -170,6 +179,8 @@ export function isKind(r: Resource, kind: 'Sidecar'): r is SidecarResource;
 export function isKind(r: Resource, kind: 'Service'): r is ServiceResource;
 export function isKind(r: Resource, kind: 'Route'): r is RouteResource;
 export function isKind(r: Resource, kind: 'TrafficPolicy'): r is TrafficPolicyResource;
+export function isKind(r: Resource, kind: 'PriorityClass'): r is PriorityClassResource;
+export function isKind(r: Resource, kind: 'PriorityPolicy'): r is PriorityPolicyResource;
 export function isKind(r: Resource, kind: string): boolean {
   return r.kind === kind;
 }

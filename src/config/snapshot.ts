@@ -20,6 +20,8 @@ export interface Snapshot {
   virtualHosts: VirtualHostSpec[];
   /** One cluster per service (name = service name). */
   clusters: ClusterSpec[];
+  /** Request priority: classes, classification, admission. Absent: priority is off (no work per request). */
+  priority?: PrioritySpec;
 }
 
 export interface SidecarSpec {
@@ -40,9 +42,24 @@ export interface SidecarSpec {
   /** Local upstream ports: 127.0.0.1:port → service. protocol 'tcp' makes it an opaque TCP tunnel. */
   localPorts: { port: number; address: string; service: string; protocol: AppProtocol }[];
   admin?: { port: number; address: string };
+  /** AMQP 0-9-1 listener in front of RabbitMQ: publishes get their priority from the request's class. */
+  amqp?: AmqpListenerSpec;
+  /** Ingress for clients outside the mesh (`strata gateway`): routed by Host like the outbound proxy, classified, incoming class untrusted. */
+  gateway?: { port: number; address: string; defaultService?: string };
   /** Protocol for sidecar-to-sidecar hops. */
   upstreamProtocol: SidecarProtocol;
   limits: Limits;
+}
+
+/** The AMQP listener: app → 127.0.0.1:port → the broker at `upstream`. */
+export interface AmqpListenerSpec {
+  port: number;
+  address: string;
+  upstream: { address: string; port: number };
+  /** Priority class → AMQP message priority (0–255); a class not listed gets `default`'s. */
+  priorities: Record<string, number>;
+  /** Queues declared through the listener whose name matches `pattern` get `x-max-priority`. */
+  maxPriorityQueues?: { pattern: string; maxPriority: number };
 }
 
 /** PEM files for a TLS listener. */
@@ -200,4 +217,79 @@ export interface RetryBudgetSpec {
   budgetPercent: number;
   /** …but at least this many concurrent retries are always allowed. */
   minRetryConcurrency: number;
+}
+
+// ── request priority ─────────────────────────────────────────────────────────────────────
+
+/** One priority class, as compiled (built-in defaults included). */
+export interface PriorityClassSpec {
+  name: string;
+  /** Higher is admitted first; unique. */
+  rank: number;
+  /** DSCP code point 0–63 for upstream sockets of this class. */
+  dscp?: number;
+  /** SO_PRIORITY for upstream sockets of this class (above 6 needs CAP_NET_ADMIN; htb matches classids). */
+  soPriority?: number;
+  /** TCP congestion control for upstream sockets of this class. */
+  congestion?: string;
+  /** Share of admissions guaranteed while saturated (0–1; all classes add up to at most 1). */
+  minShare: number;
+  /** Lowest sheds first when queues are full. */
+  shedOrder: number;
+}
+
+/** One classification rule (PriorityPolicy), first match wins. */
+export interface PriorityRuleSpec {
+  /** `PriorityPolicy/<name>.rules[i]` name, for logs. */
+  name: string;
+  match: RouteMatch & { apiKey?: { header: string; values: string[] }; services?: string[] };
+  /** Class for matching requests; absent only with trustIncoming (then the default class). */
+  class?: string;
+  /** Honour a class the client sent, even at the gateway. */
+  trustIncoming: boolean;
+}
+
+/** A concurrency limit: fixed, or adaptive from measured latency (gradient). */
+export type ConcurrencyLimitSpec =
+  | { kind: 'static'; limit: number }
+  | {
+      kind: 'adaptive';
+      min: number;
+      max: number;
+      initial: number;
+      /** Latency may rise to tolerance × the no-load minimum before the limit shrinks. */
+      tolerance: number;
+      /** The no-load minimum is the lowest latency of the last two windows of this length. */
+      windowMs: number;
+      /** Weight of each new estimate (0–1]. */
+      smoothing: number;
+    };
+
+/** Admission (queues by class) at one concurrency limit. */
+export interface AdmissionSpec {
+  limit: ConcurrencyLimitSpec;
+  /** Requests that may wait, over all classes; beyond it the lowest class is shed. */
+  maxQueue: number;
+  /** A request waiting longer is answered 503. */
+  queueTimeoutMs: number;
+  /** Retry-After (seconds) on 503 shed / queue timeout. */
+  retryAfterSeconds: number;
+}
+
+export interface PrioritySpec {
+  /** Highest rank first. */
+  classes: PriorityClassSpec[];
+  /** Class of requests no rule matches. */
+  defaultClass: string;
+  rules: PriorityRuleSpec[];
+  /** Sidecar listeners honour a class that arrives with the request (the gateway never does unless a rule says so). */
+  trustIncoming: boolean;
+  /** Separate upstream connection pools per class (default), or one shared pool. */
+  pools: 'per-class' | 'shared';
+  /** Admission before the local app. */
+  inbound?: AdmissionSpec;
+  /** Admission per upstream cluster (every cluster, unless `services` has its own). */
+  outbound?: AdmissionSpec;
+  /** Per upstream service (cluster name) admission overriding `outbound`. */
+  services: Record<string, AdmissionSpec>;
 }

@@ -13,18 +13,28 @@
 import { fail, ok } from '../errors.js';
 import type { Decoded } from '../errors.js';
 import { compileClusters, indexPolicies } from '../config/compile-clusters.js';
+import { compilePriority } from '../config/compile-priority.js';
 import { Diagnostics, ServiceIndex, byCodePoint, describeResource } from '../config/compile-context.js';
 import { compileVirtualHosts, indexRoutes } from '../config/compile-routes.js';
 import { DEFAULT_ENDPOINT } from '../config/defaults.js';
 import { isKind, originOf, setOrigin, validateResource } from '../config/resources.js';
-import type { Resource, RouteResource, ServiceResource, TrafficPolicyResource } from '../config/resources.js';
-import type { ClusterSpec, EndpointSpec, VirtualHostSpec } from '../config/snapshot.js';
+import type {
+  PriorityClassResource,
+  PriorityPolicyResource,
+  Resource,
+  RouteResource,
+  ServiceResource,
+  TrafficPolicyResource,
+} from '../config/resources.js';
+import type { ClusterSpec, EndpointSpec, PrioritySpec, VirtualHostSpec } from '../config/snapshot.js';
 import type { EndpointRegistration } from './store/store.js';
 
 /** What the mesh is made of, ready for translation to xDS. */
 export interface MeshSpec {
   clusters: ClusterSpec[];
   virtualHosts: VirtualHostSpec[];
+  /** Priority classes and classification rules, when any PriorityClass / PriorityPolicy exists (not yet sent over xDS). */
+  priority?: PrioritySpec;
 }
 
 /** The source named in errors about resources that carry no origin. */
@@ -36,6 +46,8 @@ export function compileMesh(resources: readonly Resource[], endpoints: readonly 
   const serviceByName = new Map<string, ServiceResource>();
   const routes: RouteResource[] = [];
   const policies: TrafficPolicyResource[] = [];
+  const priorityClasses: PriorityClassResource[] = [];
+  const priorityPolicies: PriorityPolicyResource[] = [];
   const seen = new Map<string, Resource>();
 
   resources.forEach((input, i) => {
@@ -62,11 +74,14 @@ export function compileMesh(resources: readonly Resource[], endpoints: readonly 
       services.add(r);
     } else if (isKind(r, 'Route')) routes.push(r);
     else if (isKind(r, 'TrafficPolicy')) policies.push(r);
+    else if (isKind(r, 'PriorityClass')) priorityClasses.push(r);
+    else if (isKind(r, 'PriorityPolicy')) priorityPolicies.push(r);
     // Sidecar and other kinds are per-workload; the mesh view does not use them.
   });
 
   const clusters = compileClusters(diag, services, indexPolicies(diag, services, policies));
   const virtualHosts = compileVirtualHosts(diag, services, indexRoutes(diag, services, routes));
+  const priority = compilePriority(diag, { classes: priorityClasses, policies: priorityPolicies });
   if (diag.errors.length > 0) return fail(diag.errors);
 
   const registered = new Map<string, EndpointRegistration[]>();
@@ -90,7 +105,7 @@ export function compileMesh(resources: readonly Resource[], endpoints: readonly 
     added.sort((a, b) => byCodePoint(endpointKey(a), endpointKey(b)));
     c.endpoints.push(...added);
   }
-  return ok({ clusters, virtualHosts });
+  return ok({ clusters, virtualHosts, ...(priority && { priority }) });
 }
 
 function endpointKey(e: Pick<EndpointSpec, 'address' | 'port'>): string {

@@ -10,10 +10,12 @@ import type { ClusterContext } from './cluster/cluster.js';
 import type { ListenerRole, PipelineHost } from './http/pipeline.js';
 import { HttpListener } from './listeners/http-listener.js';
 import { TcpListener } from './listeners/tcp-listener.js';
+import { AmqpListener, policyOf } from './amqp/listener.js';
 import type { Listener } from './listeners/listener.js';
 import { AdminServer } from './admin/admin.js';
 import { Runtime, INBOUND_CLUSTER_PREFIX } from './runtime.js';
 import { ProxyMetrics } from '../stats/metrics.js';
+import { PriorityState } from './priority/state.js';
 import { logger } from '../util/log.js';
 import './balancer/index.js';
 import './filters/index.js';
@@ -24,7 +26,7 @@ const log = logger('sidecar');
 interface ListenerPlan {
   key: string;
   name: string;
-  make(host: PipelineHost): Listener;
+  make(host: Sidecar): Listener;
 }
 
 function clusterContext(s: Snapshot): ClusterContext {
@@ -50,6 +52,7 @@ function plan(s: Snapshot): ListenerPlan[] {
     make: (host) => new TcpListener({ name, address, port, cluster }, host),
   });
   if (sc.outbound) out.push(http('outbound-proxy', sc.outbound.address, sc.outbound.port, { kind: 'outbound-proxy' }));
+  if (sc.gateway) out.push(http('gateway', sc.gateway.address, sc.gateway.port, { kind: 'gateway', defaultService: sc.gateway.defaultService }));
   for (const lp of sc.localPorts) {
     const name = `outbound-${lp.service}-${lp.port}`;
     out.push(lp.protocol === 'tcp' ? tcp(name, lp.address, lp.port, lp.service) : http(name, lp.address, lp.port, { kind: 'outbound-port', service: lp.service }));
@@ -58,6 +61,25 @@ function plan(s: Snapshot): ListenerPlan[] {
     const cluster = `${INBOUND_CLUSTER_PREFIX}${sc.service || 'app'}`;
     out.push(sc.inbound.appProtocol === 'tcp' ? tcp('inbound', sc.inbound.address, sc.inbound.port, cluster) : http('inbound', sc.inbound.address, sc.inbound.port, { kind: 'inbound' }, sc.inbound.tls));
   }
+  if (sc.amqp) {
+    // Priorities and the queue pattern are read live from the running config; only a new
+    // address or broker replaces the listener.
+    const a = sc.amqp;
+    out.push({
+      key: `amqp|${a.address}|${a.port}|${a.upstream.address}|${a.upstream.port}`,
+      name: 'amqp',
+      make: (host) =>
+        new AmqpListener({
+          name: 'amqp',
+          address: a.address,
+          port: a.port,
+          upstream: a.upstream,
+          policy: () => policyOf(host.runtime().snapshot.sidecar.amqp ?? a),
+          currentClass: () => host.currentClass(),
+          connectTimeoutMs: () => host.limits().connectTimeoutMs,
+        }),
+    });
+  }
   return out;
 }
 
@@ -65,6 +87,7 @@ export class Sidecar implements PipelineHost {
   readonly clusters: ClusterManager;
   readonly metrics: ProxyMetrics;
   private current: Runtime;
+  private prio: PriorityState | undefined;
   private readonly listeners = new Map<string, { name: string; l: Listener }>();
   private admin: AdminServer | undefined;
   private started = false;
@@ -76,12 +99,15 @@ export class Sidecar implements PipelineHost {
   private drainPromise: Promise<void> | undefined;
   private awaiting: string | undefined;
   private discoverer: ((name: string) => Promise<boolean> | undefined) | undefined;
+  private classSource: () => string | undefined = () => undefined;
 
   constructor(snapshot: Snapshot) {
     this.current = new Runtime(snapshot);
     this.metrics = new ProxyMetrics(snapshot.sidecar.service || 'unknown', {
       endpoints: () => this.endpointStates(),
+      admission: () => this.prio?.gauges() ?? [],
     });
+    this.prio = snapshot.priority && new PriorityState(snapshot.priority, this.metrics);
     this.clusters = new ClusterManager(clusterContext(snapshot));
     this.clusters.reconcile(this.current.clusterSpecs, clusterContext(snapshot));
   }
@@ -89,6 +115,9 @@ export class Sidecar implements PipelineHost {
   // ── PipelineHost ─────────────────────────────────────────────────────────────
   runtime(): Runtime {
     return this.current;
+  }
+  priority(): PriorityState | undefined {
+    return this.prio;
   }
   limits(): Limits {
     return this.current.snapshot.sidecar.limits;
@@ -118,6 +147,18 @@ export class Sidecar implements PipelineHost {
    */
   setDiscoverer(fn: ((name: string) => Promise<boolean> | undefined) | undefined): void {
     this.discoverer = fn;
+  }
+
+  /**
+   * Tell the AMQP listener the class of the request the app is serving now: `fn()` returns the
+   * class every in-flight inbound request shares, or undefined when there are none or they
+   * differ (a publish then counts as `default`). Without a source the class is never known.
+   */
+  setClassSource(fn: (() => string | undefined) | undefined): void {
+    this.classSource = fn ?? (() => undefined);
+  }
+  currentClass(): string | undefined {
+    return this.classSource();
   }
   requestFinished(): void {
     this.inFlight--;
@@ -160,8 +201,10 @@ export class Sidecar implements PipelineHost {
   async apply(snapshot: Snapshot): Promise<{ ok: true } | { ok: false; error: string }> {
     if (snapshot.version === this.current.snapshot.version) return { ok: true };
     let next: Runtime;
+    let prio: PriorityState | undefined;
     try {
       next = new Runtime(snapshot);
+      prio = snapshot.priority && new PriorityState(snapshot.priority, this.metrics, this.prio);
       await this.reconcileListeners(snapshot);
       this.clusters.reconcile(next.clusterSpecs, clusterContext(snapshot));
     } catch (err) {
@@ -172,6 +215,7 @@ export class Sidecar implements PipelineHost {
       return { ok: false, error };
     }
     this.current = next;
+    this.prio = prio;
     this.appliedAt = new Date();
     this.lastError = undefined;
     this.metrics.configReloads.inc({ result: 'applied' });

@@ -30,12 +30,18 @@ export class ProxyMetrics {
   private readonly localReplies: Counter<string>;
   readonly configReloads: Counter<string>;
   readonly downstreamConnections: Gauge<string>;
+  /** Created on first use, so a sidecar without priority exposes none of them. */
+  private priority: { admitted: Counter<string>; queued: Counter<string>; shed: Counter<string>; queueSeconds: Counter<string> } | undefined;
   /** direction → destination → status → series key, so the hot path builds no strings. */
   private readonly keys: Record<Direction, Keys> = { inbound: new Map(), outbound: new Map() };
 
   constructor(
     readonly source: string,
-    collectors: { endpoints?: () => { cluster: string; state: string; count: number }[] } = {},
+    collectors: {
+      endpoints?: () => { cluster: string; state: string; count: number }[];
+      /** Admission points (inbound, per cluster): limit, in flight, queued by class. */
+      admission?: () => { scope: string; limit: number; inFlight: number; queued: { cls: string; n: number }[] }[];
+    } = {},
   ) {
     const registers = [this.registry];
     this.requests = new RequestSeries('strata_requests_total', 'strata_request_duration_seconds', [
@@ -87,6 +93,63 @@ export class ProxyMetrics {
         },
       });
     }
+    const admission = collectors.admission;
+    if (admission) {
+      new Gauge({
+        name: 'strata_priority_concurrency',
+        help: 'Admission points by scope (inbound or upstream cluster): concurrency limit and requests in flight',
+        labelNames: ['scope', 'value'],
+        registers,
+        collect() {
+          this.reset();
+          for (const a of admission()) {
+            this.set({ scope: a.scope, value: 'limit' }, a.limit);
+            this.set({ scope: a.scope, value: 'in_flight' }, a.inFlight);
+          }
+        },
+      });
+      new Gauge({
+        name: 'strata_priority_queue_length',
+        help: 'Requests waiting for admission, by scope and priority class',
+        labelNames: ['scope', 'class'],
+        registers,
+        collect() {
+          this.reset();
+          for (const a of admission()) for (const q of a.queued) this.set({ scope: a.scope, class: q.cls }, q.n);
+        },
+      });
+    }
+  }
+
+  private priorityCounters(): NonNullable<ProxyMetrics['priority']> {
+    if (this.priority) return this.priority;
+    const registers = [this.registry];
+    this.priority = {
+      admitted: new Counter({ name: 'strata_priority_admitted_total', help: 'Requests admitted, by scope and priority class', labelNames: ['scope', 'class'], registers }),
+      queued: new Counter({ name: 'strata_priority_queued_total', help: 'Requests that had to wait for admission, by scope and priority class', labelNames: ['scope', 'class'], registers }),
+      shed: new Counter({
+        name: 'strata_priority_shed_total',
+        help: 'Requests shed (503), by scope, priority class and reason (queue-full, evicted, timeout)',
+        labelNames: ['scope', 'class', 'reason'],
+        registers,
+      }),
+      queueSeconds: new Counter({ name: 'strata_priority_queue_seconds_total', help: 'Time admitted requests spent waiting, by scope and priority class', labelNames: ['scope', 'class'], registers }),
+    };
+    return this.priority;
+  }
+
+  priorityAdmitted(scope: string, cls: string, queuedSeconds: number): void {
+    const p = this.priorityCounters();
+    p.admitted.inc({ scope, class: cls });
+    if (queuedSeconds > 0) p.queueSeconds.inc({ scope, class: cls }, queuedSeconds);
+  }
+
+  priorityQueued(scope: string, cls: string): void {
+    this.priorityCounters().queued.inc({ scope, class: cls });
+  }
+
+  priorityShed(scope: string, cls: string, reason: string): void {
+    this.priorityCounters().shed.inc({ scope, class: cls, reason });
   }
 
   request(direction: Direction, destination: string, status: number, seconds: number): void {

@@ -16,6 +16,8 @@ import {
 import { fieldPath } from '../field-path.js';
 import { Address, AppProtocolSchema, Closed, Count, DNS_LABEL, HostName, Millis, Name, Port, StringEnum } from './common.js';
 import type { KindDefinition } from './common.js';
+import { AmqpSchema, validateAmqp } from './sidecar-amqp.js';
+import { GatewaySchema, SidecarPrioritySchema, validateSidecarPriority } from './priority-limits.js';
 
 const LimitsSchema = Type.Object(
   {
@@ -100,10 +102,13 @@ export const SidecarSpecSchema = Type.Object(
     inbound: Type.Optional(InboundSchema),
     outbound: Type.Optional(OutboundSchema),
     admin: Type.Optional(AdminSchema),
+    amqp: Type.Optional(AmqpSchema),
     upstreamProtocol: Type.Optional(
       StringEnum(['h2', 'http1'] as const, { default: DEFAULT_UPSTREAM_PROTOCOL, description: 'Protocol between sidecars.' }),
     ),
     limits: Type.Optional(LimitsSchema),
+    gateway: Type.Optional(GatewaySchema),
+    priority: Type.Optional(SidecarPrioritySchema),
   },
   { ...Closed, description: 'The proxy: listeners, sidecar-to-sidecar protocol and limits.' },
 );
@@ -119,6 +124,8 @@ export function sidecarListeners(spec: SidecarSpecInput, path: string): { port: 
   }
   spec.outbound?.ports?.forEach((p, i) => out.push({ port: p.port, path: `${path}.outbound.ports[${i}].port` }));
   if (spec.admin) out.push({ port: spec.admin.port, path: fieldPath(fieldPath(path, 'admin'), 'port') });
+  if (spec.amqp) out.push({ port: spec.amqp.port, path: fieldPath(fieldPath(path, 'amqp'), 'port') });
+  if (spec.gateway) out.push({ port: spec.gateway.port, path: fieldPath(fieldPath(path, 'gateway'), 'port') });
   return out;
 }
 
@@ -130,6 +137,8 @@ function validateSidecar(spec: SidecarSpecInput, path: string): FieldError[] {
     if (first !== undefined) errors.push({ path: l.path, message: `port ${l.port} is already used by ${first}` });
     else seen.set(l.port, l.path);
   }
+  if (spec.amqp) errors.push(...validateAmqp(spec.amqp, fieldPath(path, 'amqp')));
+  if (spec.priority) errors.push(...validateSidecarPriority(spec.priority, fieldPath(path, 'priority')));
   return errors;
 }
 

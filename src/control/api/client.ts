@@ -130,6 +130,6 @@ export function resolveKind(typed: string, known: readonly string[]): string | u
   const t = typed.toLowerCase();
   return known.find((k) => {
     const l = k.toLowerCase();
-    return t === l || t === `${l}s` || (l.endsWith('y') && t === `${l.slice(0, -1)}ies`);
+    return t === l || t === `${l}s` || (/(s|x|ch|sh)$/.test(l) && t === `${l}es`) || (l.endsWith('y') && t === `${l.slice(0, -1)}ies`);
   });
 }

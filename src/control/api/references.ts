@@ -2,12 +2,15 @@
  * @module control/api/references
  * Mesh-level checks the control plane runs before it stores a batch: the kinds it accepts,
  * duplicates within the batch, and Service references resolved across the union of what is
- * stored and what is submitted (references resolve in the referring resource's namespace).
+ * stored and what is submitted (references resolve in the referring resource's namespace),
+ * and priority classes against the policies that name them.
  * Also finds the resources that still refer to a Service, to refuse deleting it. Pure.
  */
 import type { FieldError } from '../../errors.js';
-import { originOf, resourceId } from '../../config/resources.js';
-import type { Resource } from '../../config/resources.js';
+import { Diagnostics } from '../../config/compile-context.js';
+import { compilePriority } from '../../config/compile-priority.js';
+import { isKind, originOf, resourceId } from '../../config/resources.js';
+import type { PriorityClassResource, PriorityPolicyResource, Resource } from '../../config/resources.js';
 
 /** Kinds that belong to a sidecar's own file, never to the control plane's store. */
 const LOCAL_ONLY_KINDS = new Set(['Sidecar']);
@@ -80,7 +83,25 @@ export function checkBatch(submitted: readonly Resource[], stored: readonly Reso
       err(r, ref.path, `unknown service ${JSON.stringify(ref.service)} (${list})`);
     }
   }
+  errors.push(...priorityErrors(submitted, stored));
   return errors;
+}
+
+/** PriorityClass / PriorityPolicy checks across what is stored and submitted (class references, ranks, shares). */
+function priorityErrors(submitted: readonly Resource[], stored: readonly Resource[]): FieldError[] {
+  if (!submitted.some((r) => isKind(r, 'PriorityClass') || isKind(r, 'PriorityPolicy'))) return [];
+  const merged = new Map<string, Resource>();
+  for (const r of [...stored, ...submitted]) merged.set(keyOf(r), r);
+  const classes: PriorityClassResource[] = [];
+  const policies: PriorityPolicyResource[] = [];
+  for (const r of merged.values()) {
+    if (isKind(r, 'PriorityClass')) classes.push(r);
+    else if (isKind(r, 'PriorityPolicy')) policies.push(r);
+  }
+  // What was stored compiled before, so every error here comes from this batch.
+  const diag = new Diagnostics('store');
+  compilePriority(diag, { classes, policies });
+  return diag.errors;
 }
 
 /** The resources (Routes, TrafficPolicies) that still name the Service `namespace/name`. */

@@ -17,6 +17,15 @@ import type { ConnectionPool } from '../pool/upstream.js';
 import { H1Pool } from '../pool/h1-pool.js';
 import { H2Pool, clientTlsOptions } from '../pool/h2-pool.js';
 import type tls from 'node:tls';
+import type { ClassSocketOptions } from '../priority/socket-hook.js';
+
+/** The priority class a request travels in, for per-class upstream pools. */
+export interface PoolClass {
+  /** Class index (highest rank first). */
+  readonly index: number;
+  /** What the class asks of its sockets; every socket of its pool is marked with it. */
+  readonly socket: ClassSocketOptions;
+}
 
 export interface ClusterContext {
   /** This sidecar's locality, for locality preference. */
@@ -37,6 +46,8 @@ export class Cluster {
   private health: HealthChecker | undefined;
   private healthSpec: ClusterSpec['healthCheck'];
   private readonly pools = new Map<Endpoint, ConnectionPool>();
+  /** Per-class pools (request priority): endpoint → pool by class index. */
+  private readonly classPools = new Map<Endpoint, (ConnectionPool | undefined)[]>();
   /** Requests in flight through this cluster. */
   active = 0;
   /** True when no endpoint was available and all are used regardless (Envoy's panic mode). */
@@ -67,8 +78,9 @@ export class Cluster {
     // Everything that can fail comes first, so a bad spec leaves the cluster as it was.
     const tlsOptions = spec.tls ? clientTlsOptions(spec.tls, spec.name) : undefined;
     if (JSON.stringify(old.tls) !== JSON.stringify(spec.tls)) {
-      for (const p of this.pools.values()) p.close();
+      for (const p of this.allPools()) p.close();
       this.pools.clear();
+      this.classPools.clear();
     }
     this.tlsOptions = tlsOptions;
     this.spec = spec;
@@ -143,23 +155,49 @@ export class Cluster {
     this.outlier?.report(ep, outcome);
   }
 
-  pool(ep: Endpoint): ConnectionPool {
+  /** The pool for `ep`: shared, or with `cls` the class's own (separate connections, marked sockets). */
+  pool(ep: Endpoint, cls?: PoolClass): ConnectionPool {
+    if (cls !== undefined) return this.classPool(ep, cls);
     let p = this.pools.get(ep);
     if (p === undefined) {
-      // TLS upstreams are dialled with ALPN h2; plain ones by protocol.
-      const tls = this.spec.tls;
-      const useH2 = tls !== undefined || (ep.spec.sidecar ? this.ctx.sidecarProtocol === 'h2' : this.spec.protocol === 'http2' || this.spec.protocol === 'grpc');
-      const opts = {
-        host: ep.spec.address,
-        port: ep.spec.port,
-        maxConnections: this.spec.circuitBreaker.maxConnections,
-        connectTimeoutMs: this.ctx.connectTimeoutMs,
-        idleTimeoutMs: this.ctx.idleTimeoutMs,
-      };
-      p = useH2 ? new H2Pool(opts, this.tlsOptions) : new H1Pool(opts);
+      p = this.makePool(ep, undefined);
       this.pools.set(ep, p);
     }
     return p;
+  }
+
+  private classPool(ep: Endpoint, cls: PoolClass): ConnectionPool {
+    let byClass = this.classPools.get(ep);
+    if (byClass === undefined) {
+      byClass = [];
+      this.classPools.set(ep, byClass);
+    }
+    let p = byClass[cls.index];
+    if (p === undefined) {
+      p = this.makePool(ep, cls.socket);
+      byClass[cls.index] = p;
+    }
+    return p;
+  }
+
+  private makePool(ep: Endpoint, socketOptions: ClassSocketOptions | undefined): ConnectionPool {
+    // TLS upstreams are dialled with ALPN h2; plain ones by protocol.
+    const tls = this.spec.tls;
+    const useH2 = tls !== undefined || (ep.spec.sidecar ? this.ctx.sidecarProtocol === 'h2' : this.spec.protocol === 'http2' || this.spec.protocol === 'grpc');
+    const opts = {
+      host: ep.spec.address,
+      port: ep.spec.port,
+      maxConnections: this.spec.circuitBreaker.maxConnections,
+      connectTimeoutMs: this.ctx.connectTimeoutMs,
+      idleTimeoutMs: this.ctx.idleTimeoutMs,
+      ...(socketOptions !== undefined && { socketOptions }),
+    };
+    return useH2 ? new H2Pool(opts, this.tlsOptions) : new H1Pool(opts);
+  }
+
+  private *allPools(): Generator<ConnectionPool> {
+    yield* this.pools.values();
+    for (const byClass of this.classPools.values()) for (const p of byClass) if (p !== undefined) yield p;
   }
 
   private closePool(ep: Endpoint): void {
@@ -168,26 +206,32 @@ export class Cluster {
       p.close();
       this.pools.delete(ep);
     }
+    const byClass = this.classPools.get(ep);
+    if (byClass) {
+      for (const c of byClass) c?.close();
+      this.classPools.delete(ep);
+    }
   }
 
   /** Requests waiting for a connection, over all endpoints. */
   pendingCount(): number {
     let n = 0;
-    for (const p of this.pools.values()) n += p.pending();
+    for (const p of this.allPools()) n += p.pending();
     return n;
   }
 
   connectionCount(): number {
     let n = 0;
-    for (const p of this.pools.values()) n += p.connections();
+    for (const p of this.allPools()) n += p.connections();
     return n;
   }
 
   close(): void {
     this.outlier?.stop();
     this.health?.stop();
-    for (const p of this.pools.values()) p.close();
+    for (const p of this.allPools()) p.close();
     this.pools.clear();
+    this.classPools.clear();
   }
 }
 

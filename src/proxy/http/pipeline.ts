@@ -1,19 +1,23 @@
 /**
  * @module proxy/http/pipeline
  * The HTTP request path of a sidecar, the same for HTTP/1.1 and HTTP/2 downstreams:
- *   listener role → virtual host → route → filter chain (request side) → router stage
- *   (cluster → balancer → pool) → response filters → client.
+ *   listener role → virtual host → route → [priority: classify + mark] → filter chain
+ *   (request side) → router stage (cluster → [priority: admission] → balancer → pool of the
+ *   class) → response filters → client.
+ * Without priority configured (host.priority() undefined) the bracketed steps cost nothing.
  */
 import { Http2ServerRequest } from 'node:http2';
 import type { ProxyErrorCode } from '../../errors.js';
-import type { Limits } from '../../config/snapshot.js';
-import type { ClusterManager } from '../cluster/cluster.js';
+import type { Limits, RouteAction } from '../../config/snapshot.js';
+import type { Cluster, ClusterManager, PoolClass } from '../cluster/cluster.js';
 import type { FilterCallbacks, HttpFilter, RequestHead } from '../filters/filter.js';
 import type { CompiledRoute } from '../router/route-table.js';
 import { RouteTable, pickBackend, rewritePath } from '../router/route-table.js';
 import { forward } from '../router/forward.js';
 import type { Runtime } from '../runtime.js';
 import type { ProxyMetrics } from '../../stats/metrics.js';
+import type { AdmissionController, ShedReason } from '../priority/admission.js';
+import type { PriorityState } from '../priority/state.js';
 import { hostOnly, splitAbsoluteForm } from './headers.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import { sendLocalReply } from './local-reply.js';
@@ -24,7 +28,9 @@ export type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 export type ListenerRole =
   | { kind: 'outbound-proxy' }
   | { kind: 'outbound-port'; service: string }
-  | { kind: 'inbound' };
+  | { kind: 'inbound' }
+  /** Ingress from outside the mesh: routed like the outbound proxy; a class the client sent is not trusted. */
+  | { kind: 'gateway'; defaultService?: string | undefined };
 
 export interface PipelineHost {
   runtime(): Runtime;
@@ -40,6 +46,8 @@ export interface PipelineHost {
    * Resolves to whether it became known; undefined when it cannot be asked for.
    */
   discover?(name: string): Promise<boolean> | undefined;
+  /** Request priority of the running config; undefined when none is configured. */
+  priority?(): PriorityState | undefined;
 }
 
 const NO_FILTERS: readonly HttpFilter[] = [];
@@ -85,7 +93,7 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
     authority = abs.authority;
     path = abs.path;
   }
-  if (authority === '' && role.kind === 'outbound-proxy') {
+  if (authority === '' && (role.kind === 'outbound-proxy' || (role.kind === 'gateway' && role.defaultService === undefined))) {
     fail(400, 'bad request: no Host header or absolute URL to route by\n', 'STRATA_BAD_REQUEST', { connection: 'close' });
     return;
   }
@@ -117,8 +125,9 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
       if (isLocalAuthority(authority)) authority = role.service;
     } else {
       vh = rt.table.virtualHost(authority);
+      if (!vh && role.kind === 'gateway' && role.defaultService !== undefined) vh = rt.virtualHostForService(role.defaultService);
     }
-    if (!vh && role.kind === 'outbound-proxy' && host.discover) {
+    if (!vh && (role.kind === 'outbound-proxy' || role.kind === 'gateway') && host.discover) {
       const asked = host.discover(hostOnly(authority));
       if (asked) {
         // The request waits (its body unread) while the control plane is asked, then starts over.
@@ -146,6 +155,9 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
   }
 
   const head: RequestHead = { method, authority, path, headers };
+  // ── request priority: classify (honouring a trusted incoming class) and mark the headers ──
+  const prio = host.priority?.();
+  const cls = prio === undefined ? -1 : prio.classifyAndMark(method, path, headers, destination, role.kind !== 'gateway');
   const factories = rt.chain(route.spec);
   const filters: readonly HttpFilter[] = factories.length === 0 ? NO_FILTERS : factories.map((f) => f());
   const theRoute = route;
@@ -169,6 +181,21 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
       fail(503, `no cluster '${backend?.cluster ?? '?'}' for route ${theRoute.spec.name}\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
       return;
     }
+    if (prio !== undefined) {
+      const ctrl = role.kind === 'inbound' ? prio.inbound : prio.forCluster(cluster.spec.name);
+      const poolClass = prio.poolClasses[cls];
+      if (ctrl !== undefined) {
+        admitThen(ctrl, cls, prio.policy.names[cls] as string, cluster.spec.name, req, res, fail, done, (finish) => send(cluster, finish, poolClass));
+        return;
+      }
+      send(cluster, done, poolClass);
+      return;
+    }
+    send(cluster, done, undefined);
+  };
+
+  const send = (cluster: Cluster, finish: (status: number) => void, poolClass: PoolClass | undefined): void => {
+    const action = theRoute.spec.action as Extract<RouteAction, { kind: 'forward' }>;
     head.path = rewritePath(theRoute, head.path);
     if (action.hostRewrite) head.authority = action.hostRewrite;
     const lb = cluster.spec.loadBalancer;
@@ -202,11 +229,12 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
         metrics: host.metrics,
         direction,
         startTime: start,
+        poolClass,
         reply: (status, body, code) => reply(status, body, code),
-        done,
+        done: finish,
       });
     if (!bodyless && theRoute.spec.retry && !expectContinue && declared > 0 && declared <= RETRY_BUFFER_BYTES) {
-      bufferBody(req, declared, (buf) => (buf ? go(buf) : done(499)));
+      bufferBody(req, declared, (buf) => (buf ? go(buf) : finish(499)));
     } else {
       if (!bodyless && limits.maxBodyBytes > 0 && declared < 0) limitStreamingBody(req, res, limits.maxBodyBytes, reply);
       go(undefined);
@@ -276,6 +304,49 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
   };
 
   runChain(0);
+}
+
+/**
+ * Admission by priority class: forward at once when there is room, else wait in the class's
+ * queue; a shed or timed-out request is answered 503 with Retry-After. The ticket is
+ * released when the exchange ends (a client that leaves while waiting just leaves the queue).
+ */
+function admitThen(
+  ctrl: AdmissionController,
+  cls: number,
+  className: string,
+  clusterName: string,
+  req: DownstreamRequest,
+  res: DownstreamResponse,
+  fail: (status: number, body: string, code: ProxyErrorCode, extra?: Record<string, string>) => void,
+  done: (status: number) => void,
+  send: (finish: (status: number) => void) => void,
+): void {
+  const t = ctrl.acquire(cls, {
+    admitted: (ticket) =>
+      send((status) => {
+        ticket.release(status === 503 || status === 504);
+        done(status);
+      }),
+    rejected: (reason: ShedReason) => {
+      const retryAfter = { 'retry-after': String(ctrl.spec.retryAfterSeconds) };
+      const where = `${ctrl.limit.limit} in flight to ${clusterName}, ${ctrl.queued()} waiting`;
+      if (reason === 'timeout') {
+        fail(503, `priority queue timeout: class ${className} waited ${ctrl.spec.queueTimeoutMs} ms for admission (${where})\n`, 'STRATA_QUEUE_TIMEOUT', retryAfter);
+      } else {
+        const why = reason === 'evicted' ? 'its place in the queue was taken by a higher class' : 'the admission queue is full';
+        fail(503, `shed: class ${className} at the concurrency limit, ${why} (${where})\n`, 'STRATA_SHED', retryAfter);
+      }
+    },
+  });
+  if (t.state === 'queued') {
+    res.once('close', () => {
+      if (t.state !== 'queued') return;
+      t.cancel();
+      req.resume();
+      done(499);
+    });
+  }
 }
 
 function bufferBody(req: DownstreamRequest, size: number, then: (buf: Buffer | undefined) => void): void {

@@ -16,6 +16,8 @@ import { FRAMING_NONE, encodeRequestHead } from './h1-codec.js';
 import { H1Connection } from './h1-connection.js';
 import type { ConnectionOwner } from './h1-connection.js';
 import type { ConnectionPool, UpstreamCall, UpstreamFailure, UpstreamHandlers, UpstreamRequest } from './upstream.js';
+import { markPoolSocket } from './upstream.js';
+import type { ClassSocketOptions } from '../priority/socket-hook.js';
 
 export interface PoolOptions {
   host: string;
@@ -23,6 +25,8 @@ export interface PoolOptions {
   maxConnections: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The priority class this pool carries: every socket it opens is marked with it (DSCP, SO_PRIORITY, congestion). */
+  socketOptions?: ClassSocketOptions;
 }
 
 /** Seams for tests and special transports. */
@@ -147,7 +151,9 @@ export class H1Pool implements ConnectionPool, ConnectionOwner, CallOwner {
 
   openSocket(onRead: (nread: number, buf: Uint8Array) => boolean): Socket {
     const options: NetConnectOpts = { host: this.opts.host, port: this.opts.port, onread: { buffer: READ_BUFFER, callback: onRead } };
-    return this.hooks.connect ? this.hooks.connect(options) : net.connect(options);
+    const socket = this.hooks.connect ? this.hooks.connect(options) : net.connect(options);
+    if (this.opts.socketOptions !== undefined) markPoolSocket(socket, this.opts.socketOptions, this.target);
+    return socket;
   }
 
   private open(): H1Connection {

@@ -29,7 +29,7 @@ export function clientTlsOptions(spec: ClientTlsSpec, cluster: string): tls.Conn
 }
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ConnectionPool, UpstreamCall, UpstreamHandlers, UpstreamRequest } from './upstream.js';
-import { connectTimeoutError, isConnectError } from './upstream.js';
+import { connectTimeoutError, isConnectError, markPoolSocket } from './upstream.js';
 import type { PoolOptions } from './h1-pool.js';
 
 interface Session {
@@ -70,6 +70,7 @@ export class H2Pool implements ConnectionPool {
       createConnection: () => {
         const sock = tlsOptions ? tls.connect({ ...tlsOptions, host, port }) : net.connect({ host, port });
         sock.setNoDelay(true);
+        if (this.opts.socketOptions !== undefined) markPoolSocket(sock, this.opts.socketOptions, this.origin);
         return sock;
       },
     });

@@ -4,7 +4,11 @@
  * whatever the wire protocol (HTTP/1.1 keep-alive pool or multiplexed HTTP/2 sessions).
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { markUpstreamSocket } from '../priority/socket-hook.js';
+import type { ClassSocketOptions } from '../priority/socket-hook.js';
+import { logger } from '../../util/log.js';
 
 export interface UpstreamRequest {
   method: string;
@@ -56,4 +60,24 @@ export function connectTimeoutError(ms: number, target: string): Error {
   const err = new Error(`connect timeout after ${ms} ms to ${target}`) as Error & { code: string };
   err.code = 'STRATA_CONNECT_TIMEOUT';
   return err;
+}
+
+const log = logger('pool');
+/** Targets whose marking failure was logged already (one warning per target and class). */
+const markWarned = new Set<string>();
+
+/**
+ * Apply a priority class's socket options to a new upstream socket (kernel layer hook). A
+ * failure is logged once per target and class and the connection goes on unmarked: the
+ * request matters more than its DSCP.
+ */
+export function markPoolSocket(socket: Socket, options: ClassSocketOptions, target: string): void {
+  try {
+    markUpstreamSocket(socket, options);
+  } catch (err) {
+    const key = `${target}|${options.className}`;
+    if (markWarned.has(key)) return;
+    markWarned.add(key);
+    log.warn('cannot mark upstream socket for its priority class', { target, class: options.className, error: (err as Error).message });
+  }
 }

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { RetrySpec } from '../../config/snapshot.js';
 import type { ProxyErrorCode } from '../../errors.js';
-import type { Cluster } from '../cluster/cluster.js';
+import type { Cluster, PoolClass } from '../cluster/cluster.js';
 import type { Endpoint } from '../cluster/endpoint.js';
 import type { AttemptOutcome } from '../cluster/retry.js';
 import { shouldRetry } from '../cluster/retry.js';
@@ -45,6 +45,8 @@ export interface ForwardContext {
   readonly metrics: ProxyMetrics;
   readonly direction: Direction;
   readonly startTime: number;
+  /** Request priority: the class's own upstream pools (absent: the shared pool). */
+  readonly poolClass?: PoolClass | undefined;
   /** Local reply on failure. */
   reply(status: number, body: string, code: ProxyErrorCode): void;
   /** Called once when the exchange is over (response finished or failed). */
@@ -266,7 +268,7 @@ class Exchange {
       this.failWith(503, `no healthy upstream: cluster ${cluster.spec.name} has ${cluster.endpoints.length} endpoints and none is available\n`, 'STRATA_NO_HEALTHY_UPSTREAM');
       return;
     }
-    const pool = cluster.pool(ep);
+    const pool = cluster.pool(ep, ctx.poolClass);
     if (pool.pending() >= cluster.spec.circuitBreaker.maxPending) {
       ctx.metrics.overflowed(cluster.spec.name, 'pending');
       this.failWith(

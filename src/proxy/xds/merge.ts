@@ -26,7 +26,8 @@ export function mergeSnapshot(local: Snapshot, xds: XdsConfig, opts: MergeOption
       .filter((h) => h.domains.length > 0),
     ...xds.virtualHosts,
   ];
-  const body = { sidecar: local.sidecar, virtualHosts, clusters };
+  // Request priority comes from the sidecar's file for now (xDS does not carry it yet).
+  const body = { sidecar: local.sidecar, virtualHosts, clusters, ...(local.priority && { priority: local.priority }) };
   const version = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
   return { version, source: opts.source ?? `xds+${local.source}`, ...body };
 }

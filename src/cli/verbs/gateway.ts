@@ -1,0 +1,205 @@
+/**
+ * @module cli/verbs/gateway
+ * `strata gateway --port 8080 --config FILE|DIR [--xds H:P]`: an ingress sidecar for traffic
+ * from outside the mesh. Its listener routes by Host like the outbound proxy (or to
+ * `--default-service`), classifies every request with the PriorityPolicy rules, and does
+ * not trust a class the client sent (x-strata-priority / baggage strata.priority are
+ * overwritten) unless a rule says `trustIncoming`. The configuration is the usual resource
+ * files; a Sidecar resource is optional (one named `gateway` is assumed), and the flags set
+ * its `gateway` listener. Hot reload, xDS and drain work as in `strata proxy`.
+ */
+import { hostname } from 'node:os';
+import { fail, formatFieldError } from '../../errors.js';
+import type { Decoded, FieldError } from '../../errors.js';
+import { compileSnapshot } from '../../config/compile.js';
+import { decodeResources } from '../../config/decode.js';
+import { API_VERSION } from '../../config/resources.js';
+import type { Resource, SidecarResource } from '../../config/resources.js';
+import type { Snapshot } from '../../config/snapshot.js';
+import { readSources } from '../../config/sources.js';
+import { watchConfig } from '../../config/watch.js';
+import { Sidecar } from '../../proxy/sidecar.js';
+import { XdsFollower } from '../../proxy/xds/follow.js';
+import { compileLocal } from '../../proxy/xds/local.js';
+import { logger, setLogLevel } from '../../util/log.js';
+import type { Level } from '../../util/log.js';
+import type { Verb } from '../verb.js';
+
+const log = logger('gateway');
+
+export interface GatewayFlags {
+  port?: number;
+  address?: string;
+  defaultService?: string;
+  adminPort?: number;
+}
+
+/**
+ * The resources of a gateway: the files' own, with the Sidecar (or a new `Sidecar/gateway`)
+ * given the gateway listener and admin port from the flags.
+ */
+export function gatewayResources(resources: readonly Resource[], flags: GatewayFlags): Resource[] {
+  const out = [...resources];
+  const i = out.findIndex((r) => r.kind === 'Sidecar');
+  const base: SidecarResource =
+    i >= 0 ? (out[i] as SidecarResource) : ({ apiVersion: API_VERSION, kind: 'Sidecar', metadata: { name: 'gateway', namespace: 'default' }, spec: {} } as SidecarResource);
+  const spec = { ...base.spec };
+  if (flags.port !== undefined) {
+    spec.gateway = {
+      ...spec.gateway,
+      port: flags.port,
+      ...(flags.address !== undefined && { address: flags.address }),
+      ...(flags.defaultService !== undefined && { defaultService: flags.defaultService }),
+    };
+  }
+  if (flags.adminPort !== undefined) spec.admin = { ...spec.admin, port: flags.adminPort };
+  const sidecar = { ...base, spec } as SidecarResource;
+  if (i >= 0) out[i] = sidecar;
+  else out.push(sidecar);
+  return out;
+}
+
+async function loadGateway(path: string, flags: GatewayFlags, xds: boolean): Promise<Decoded<Snapshot>> {
+  const read = await readSources(path);
+  if (read.errors.length > 0) return fail(read.errors);
+  const resources: Resource[] = [];
+  const errors: FieldError[] = [];
+  for (const f of read.files) {
+    const d = decodeResources(f.text, f.path);
+    if (d.ok) resources.push(...d.value);
+    else errors.push(...d.errors);
+  }
+  if (errors.length > 0) return fail(errors);
+  const all = gatewayResources(resources, flags);
+  const compiled = xds ? compileLocal(all, path) : compileSnapshot(all, path);
+  if (compiled.ok && !compiled.value.sidecar.gateway) {
+    return fail([{ source: path, path: 'spec.gateway', message: 'a gateway needs a listener: give --port or set gateway.port in the Sidecar' }]);
+  }
+  return compiled;
+}
+
+function port(v: unknown, flag: string): number | string | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : `--${flag} must be a port number (1-65535), got '${String(v)}'`;
+}
+
+export const gatewayVerb: Verb = {
+  name: 'gateway',
+  summary: 'Run an ingress gateway: classify requests from outside the mesh by priority, then route them',
+  usage: 'strata gateway --config FILE|DIR --port PORT [--address ADDR] [--default-service NAME] [--admin-port N] [--xds HOST:PORT[,HOST:PORT]] [--no-watch] [--log-level LEVEL]',
+  options: {
+    config: { type: 'string', short: 'c', description: 'resources: Services, Routes, PriorityClasses, PriorityPolicies (a Sidecar is optional)' },
+    port: { type: 'string', short: 'p', description: 'port for clients outside the mesh (overrides the Sidecar gateway.port)' },
+    address: { type: 'string', description: 'listen address (default 0.0.0.0)' },
+    'default-service': { type: 'string', description: 'service for requests whose Host names no known service' },
+    'admin-port': { type: 'string', description: 'admin listener (/ready, /stats, /config_dump)' },
+    xds: { type: 'string', description: 'control plane(s) to take services and routes from over ADS' },
+    'node-id': { type: 'string', description: 'xDS node id (default: gateway~HOSTNAME~PID)' },
+    'no-watch': { type: 'boolean', description: 'do not reload the configuration when it changes' },
+    'log-level': { type: 'string', default: 'info', description: 'debug | info | warn | error' },
+  },
+  async run({ values }) {
+    const path = values['config'] as string | undefined;
+    if (!path) {
+      process.stderr.write('strata gateway: --config FILE is required (see examples/priority.yaml)\n');
+      return 2;
+    }
+    const level = (values['log-level'] as string | undefined) ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+      process.stderr.write(`strata gateway: --log-level must be debug, info, warn or error, got '${level}'\n`);
+      return 2;
+    }
+    const p = port(values['port'], 'port');
+    const a = port(values['admin-port'], 'admin-port');
+    for (const e of [p, a]) {
+      if (typeof e === 'string') {
+        process.stderr.write(`strata gateway: ${e}\n`);
+        return 2;
+      }
+    }
+    const flags: GatewayFlags = {
+      ...(typeof p === 'number' && { port: p }),
+      ...(typeof a === 'number' && { adminPort: a }),
+      ...(typeof values['address'] === 'string' && { address: values['address'] }),
+      ...(typeof values['default-service'] === 'string' && { defaultService: values['default-service'] }),
+    };
+    const xdsArg = values['xds'] as string | undefined;
+    const servers = xdsArg === undefined ? [] : xdsArg.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (xdsArg !== undefined && (servers.length === 0 || !servers.every((s) => /^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(s)))) {
+      process.stderr.write(`strata gateway: --xds must be HOST:PORT[,HOST:PORT], got '${xdsArg}'\n`);
+      return 2;
+    }
+    setLogLevel(level as Level);
+    const load = (file: string): Promise<Decoded<Snapshot>> => loadGateway(file, flags, servers.length > 0);
+    const first = await load(path);
+    if (!first.ok) {
+      process.stderr.write(`strata gateway: invalid configuration, not starting:\n${first.errors.map((e) => `  ${formatFieldError(e)}`).join('\n')}\n`);
+      return 1;
+    }
+    let sidecar: Sidecar;
+    try {
+      sidecar = new Sidecar(first.value);
+      await sidecar.start();
+    } catch (err) {
+      process.stderr.write(`strata gateway: ${(err as Error).message}\n`);
+      return 1;
+    }
+    process.stdout.write(`strata gateway ready: ${JSON.stringify(sidecar.listenerPorts())}\n`);
+
+    let chain = Promise.resolve();
+    let follower: XdsFollower | undefined;
+    if (servers.length > 0) {
+      const nodeId = (values['node-id'] as string | undefined) ?? `gateway~${hostname()}~${process.pid}`;
+      follower = new XdsFollower(sidecar, first.value, { servers, nodeId });
+      follower.start();
+      log.info(`following xDS from ${servers.join(', ')} as node ${nodeId}`);
+    }
+    const watcher = values['no-watch']
+      ? undefined
+      : watchConfig(
+          path,
+          (r) => {
+            chain = chain.then(async () => {
+              if (!r.ok) {
+                sidecar.rejected(r.errors.map(formatFieldError));
+                return;
+              }
+              await (follower ? follower.setLocal(r.value) : sidecar.apply(r.value));
+            });
+          },
+          { load },
+        );
+
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) {
+          follower?.stop();
+          sidecar.destroy();
+          resolve(1);
+          return;
+        }
+        stopping = true;
+        log.info(`${signal}: draining`);
+        watcher?.close();
+        follower?.stop();
+        void sidecar.drain().then(() => resolve(0));
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      const poll = setInterval(() => {
+        if (sidecar.draining() && !stopping) {
+          stopping = true;
+          watcher?.close();
+          follower?.stop();
+          void sidecar.drain().then(() => {
+            clearInterval(poll);
+            resolve(0);
+          });
+        }
+      }, 200);
+      poll.unref();
+    });
+  },
+};
