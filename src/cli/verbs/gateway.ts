@@ -8,8 +8,7 @@
  * files; a Sidecar resource is optional (one named `gateway` is assumed), and the flags set
  * its `gateway` listener. Hot reload, xDS and drain work as in `strata proxy`.
  */
-import { hostname } from 'node:os';
-import { fail, formatFieldError } from '../../errors.js';
+import { fail } from '../../errors.js';
 import type { Decoded, FieldError } from '../../errors.js';
 import { compileSnapshot } from '../../config/compile.js';
 import { decodeResources } from '../../config/decode.js';
@@ -17,15 +16,9 @@ import { API_VERSION } from '../../config/resources.js';
 import type { Resource, SidecarResource } from '../../config/resources.js';
 import type { Snapshot } from '../../config/snapshot.js';
 import { readSources } from '../../config/sources.js';
-import { watchConfig } from '../../config/watch.js';
-import { Sidecar } from '../../proxy/sidecar.js';
-import { XdsFollower } from '../../proxy/xds/follow.js';
 import { compileLocal } from '../../proxy/xds/local.js';
-import { logger, setLogLevel } from '../../util/log.js';
-import type { Level } from '../../util/log.js';
+import { commonFlags, nodeIdFor, serveSidecar } from '../serve-sidecar.js';
 import type { Verb } from '../verb.js';
-
-const log = logger('gateway');
 
 export interface GatewayFlags {
   port?: number;
@@ -105,9 +98,9 @@ export const gatewayVerb: Verb = {
       process.stderr.write('strata gateway: --config FILE is required (see examples/priority.yaml)\n');
       return 2;
     }
-    const level = (values['log-level'] as string | undefined) ?? 'info';
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) {
-      process.stderr.write(`strata gateway: --log-level must be debug, info, warn or error, got '${level}'\n`);
+    const common = commonFlags('gateway', values);
+    if (typeof common === 'string') {
+      process.stderr.write(`${common}\n`);
       return 2;
     }
     const p = port(values['port'], 'port');
@@ -124,82 +117,12 @@ export const gatewayVerb: Verb = {
       ...(typeof values['address'] === 'string' && { address: values['address'] }),
       ...(typeof values['default-service'] === 'string' && { defaultService: values['default-service'] }),
     };
-    const xdsArg = values['xds'] as string | undefined;
-    const servers = xdsArg === undefined ? [] : xdsArg.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    if (xdsArg !== undefined && (servers.length === 0 || !servers.every((s) => /^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(s)))) {
-      process.stderr.write(`strata gateway: --xds must be HOST:PORT[,HOST:PORT], got '${xdsArg}'\n`);
-      return 2;
-    }
-    setLogLevel(level as Level);
-    const load = (file: string): Promise<Decoded<Snapshot>> => loadGateway(file, flags, servers.length > 0);
-    const first = await load(path);
-    if (!first.ok) {
-      process.stderr.write(`strata gateway: invalid configuration, not starting:\n${first.errors.map((e) => `  ${formatFieldError(e)}`).join('\n')}\n`);
-      return 1;
-    }
-    let sidecar: Sidecar;
-    try {
-      sidecar = new Sidecar(first.value);
-      await sidecar.start();
-    } catch (err) {
-      process.stderr.write(`strata gateway: ${(err as Error).message}\n`);
-      return 1;
-    }
-    process.stdout.write(`strata gateway ready: ${JSON.stringify(sidecar.listenerPorts())}\n`);
-
-    let chain = Promise.resolve();
-    let follower: XdsFollower | undefined;
-    if (servers.length > 0) {
-      const nodeId = (values['node-id'] as string | undefined) ?? `gateway~${hostname()}~${process.pid}`;
-      follower = new XdsFollower(sidecar, first.value, { servers, nodeId });
-      follower.start();
-      log.info(`following xDS from ${servers.join(', ')} as node ${nodeId}`);
-    }
-    const watcher = values['no-watch']
-      ? undefined
-      : watchConfig(
-          path,
-          (r) => {
-            chain = chain.then(async () => {
-              if (!r.ok) {
-                sidecar.rejected(r.errors.map(formatFieldError));
-                return;
-              }
-              await (follower ? follower.setLocal(r.value) : sidecar.apply(r.value));
-            });
-          },
-          { load },
-        );
-
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) {
-          follower?.stop();
-          sidecar.destroy();
-          resolve(1);
-          return;
-        }
-        stopping = true;
-        log.info(`${signal}: draining`);
-        watcher?.close();
-        follower?.stop();
-        void sidecar.drain().then(() => resolve(0));
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-      const poll = setInterval(() => {
-        if (sidecar.draining() && !stopping) {
-          stopping = true;
-          watcher?.close();
-          follower?.stop();
-          void sidecar.drain().then(() => {
-            clearInterval(poll);
-            resolve(0);
-          });
-        }
-      }, 200);
-      poll.unref();
+    return serveSidecar({
+      verb: 'gateway',
+      path,
+      flags: common,
+      load: (file) => loadGateway(file, flags, common.servers.length > 0),
+      defaultNodeId: () => nodeIdFor('gateway'),
     });
   },
 };
