@@ -14,6 +14,7 @@ import { DeltaStream } from './delta-stream.js';
 import type { DeltaCall } from './delta-stream.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { SotwStream } from './sotw-stream.js';
+import { SyncGate } from './sync-gate.js';
 import type { SotwCall } from './sotw-stream.js';
 import type { StreamHost } from './ads-stream.js';
 import type { ClientStatus } from './stream-common.js';
@@ -27,7 +28,17 @@ export interface AdsServerOptions {
   log?: Logger;
   /** gRPC server options (message sizes, keepalive). */
   grpcOptions?: grpc.ServerOptions;
+  /**
+   * How many streams may receive their initial configuration at once (others wait their
+   * turn; see sync-gate.ts). Default 64; 0 for no bound.
+   */
+  maxConcurrentSyncs?: number;
+  /** How long a stream may hold a sync slot before it is freed anyway (ms). Default 10 000. */
+  syncTimeoutMs?: number;
 }
+
+const DEFAULT_MAX_CONCURRENT_SYNCS = 64;
+const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
 
 export class AdsServer {
   readonly cache: SnapshotCache;
@@ -40,11 +51,13 @@ export class AdsServer {
   constructor(options: AdsServerOptions) {
     this.cache = options.cache;
     const log = options.log ?? logger('xds');
+    const syncs = options.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS;
     this.#host = {
       cache: options.cache,
       log,
       controlPlaneId: options.controlPlaneId ?? 'strata',
       closed: (id) => this.#streams.delete(id),
+      ...(syncs > 0 && { gate: new SyncGate(syncs, options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS) }),
     };
     this.#server = new grpc.Server(options.grpcOptions);
     this.#server.addService(adsService().service, {

@@ -11,6 +11,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../../util/log.js';
 import type { ChangedNames, SnapshotCache } from './snapshot-cache.js';
 import { AdsProtocolError, checkNode, inPushOrder, metadataString } from './stream-common.js';
+import type { SyncGate } from './sync-gate.js';
 import type { ClientStatus, TypeStatus } from './stream-common.js';
 
 /** What a stream needs from the server that owns it. */
@@ -20,12 +21,17 @@ export interface StreamHost {
   readonly controlPlaneId: string;
   /** The stream ended (for whatever reason). */
   closed(streamId: number): void;
+  /** Bounds concurrent initial syncs (absent: no bound). */
+  readonly gate?: SyncGate;
 }
+
+/** Requests a stream may queue while it waits for a sync slot. */
+const MAX_QUEUED_REQUESTS = 64;
 
 /** Per-type state every stream kind keeps. */
 export interface BaseTypeState {
   wildcard: boolean;
-  names: Set<string>;
+  names: ReadonlySet<string>;
   nonce: string;
   sentVersion: string;
   ackedVersion: string;
@@ -43,6 +49,9 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
   protected closed = false;
   private readonly since = new Date();
   private statusBase: Omit<ClientStatus, 'types'> | undefined;
+  /** Requests held while the stream waits for a sync slot (undefined once admitted). */
+  private held: Req[] | undefined;
+  private syncing = false;
 
   constructor(
     protected readonly id: number,
@@ -52,20 +61,59 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
   ) {}
 
   start(): void {
+    const gate = this.host.gate;
+    if (gate) this.held = [];
     this.call.on('data', (req: Req) => {
       if (this.closed) return;
-      try {
-        this.connect(req);
-        this.onRequest(req);
-      } catch (err) {
-        this.fail(err);
+      if (this.held) {
+        if (this.held.length >= MAX_QUEUED_REQUESTS) {
+          this.fail(new AdsProtocolError(GrpcStatus.RESOURCE_EXHAUSTED, `more than ${MAX_QUEUED_REQUESTS} requests before the initial configuration`));
+          return;
+        }
+        this.held.push(req);
+        if (this.held.length === 1 && gate) gate.enter(this.id, () => this.admitted());
+        return;
       }
+      this.handle(req);
     });
     this.call.on('end', () => {
       this.cleanup();
       this.call.end();
     });
     for (const ev of ['cancelled', 'error', 'close', 'finish'] as const) this.call.on(ev, () => this.cleanup());
+  }
+
+  private handle(req: Req): void {
+    try {
+      this.connect(req);
+      this.onRequest(req);
+      if (this.syncing) this.checkSynced();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** A sync slot is ours: handle what was held. */
+  private admitted(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (this.closed) {
+      this.host.gate?.leave(this.id);
+      return;
+    }
+    this.syncing = true;
+    for (const req of held) {
+      if (this.closed) break;
+      this.handle(req);
+    }
+  }
+
+  /** Leave the gate once every subscribed type has been answered by the client (ACK or NACK). */
+  private checkSynced(): void {
+    if (this.types.size === 0) return;
+    for (const st of this.types.values()) if (st.ackedVersion === '' && st.lastNack === undefined) return;
+    this.syncing = false;
+    this.host.gate?.leave(this.id);
   }
 
   /** Status for `strata status`; undefined until the first request named the node. */
@@ -144,6 +192,8 @@ export abstract class AdsStream<Req extends { node?: unknown; error_detail?: Err
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
+    this.held = undefined;
+    this.host.gate?.leave(this.id);
     this.watch?.cancel();
     if (this.statusBase) this.host.log.info('xds client disconnected', { stream: this.id, node: this.statusBase.nodeId });
     this.host.closed(this.id);

@@ -20,6 +20,7 @@ import type { BaseTypeState, StreamHost } from './ads-stream.js';
 import { AdsProtocolError, checkNames, checkTypeUrl, newNonce } from './stream-common.js';
 
 interface DeltaTypeState extends BaseTypeState {
+  names: Set<string>;
   /** Resource name → version the client holds; '' = the client was told it does not exist. */
   known: Map<string, string>;
 }

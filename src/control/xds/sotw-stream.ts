@@ -14,6 +14,7 @@
  * - On a cache change, types are pushed in the order CDS → EDS → LDS → RDS, looking only at
  *   the names the cache reports changed.
  */
+import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { WILDCARD_TYPES } from './ads-proto.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './ads-proto.js';
@@ -23,12 +24,17 @@ import type { BaseTypeState, StreamHost } from './ads-stream.js';
 import { checkNames, checkTypeUrl, newNonce } from './stream-common.js';
 
 interface SotwTypeState extends BaseTypeState {
-  /** Name → version of every resource last sent on this stream (what the client holds). */
-  sent: Map<string, string>;
+  /**
+   * The cache's resources this stream is in sync with: for every subscribed name, the client
+   * holds the version found here. Every cache change is seen (and what the client lacks of it
+   * sent) as it happens, so after each push this is the current snapshot — one reference per
+   * stream instead of a name → version map per stream.
+   */
+  synced: ReadonlyMap<string, VersionedResource>;
   /** The type version of the last response (wildcard subscriptions: whether anything changed). */
   sentTypeVersion: string;
-  /** resource_names of the last request that set the subscription (fast "unchanged" check). */
-  lastNames: readonly string[];
+  /** Digest of the resource_names of the last request that set the subscription. */
+  namesKey: string;
 }
 
 export type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
@@ -47,8 +53,9 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, S
     const names = checkNames('resource_names', req.resource_names);
     const nonce = req.response_nonce ?? '';
     const st = this.types.get(typeUrl);
+    const key = namesKey(names);
     if (!st) {
-      this.types.set(typeUrl, { ...subscription(typeUrl, names), lastNames: names, nonce: '', sentVersion: '', sentTypeVersion: '', sent: new Map(), ackedVersion: '' });
+      this.types.set(typeUrl, { ...subscription(typeUrl, names, key), namesKey: key, nonce: '', sentVersion: '', sentTypeVersion: '', synced: EMPTY, ackedVersion: '' });
       this.push(typeUrl, true);
       return;
     }
@@ -57,9 +64,9 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, S
       return;
     }
     if (nonce !== '') this.ackOrNack(typeUrl, st, req, req.version_info ?? '');
-    if (nonce !== '' && sameList(names, st.lastNames)) return;
-    st.lastNames = names;
-    const next = subscription(typeUrl, names);
+    if (nonce !== '' && key === st.namesKey) return;
+    st.namesKey = key;
+    const next = subscription(typeUrl, names, key);
     if (nonce === '' || next.wildcard !== st.wildcard || !sameSet(next.names, st.names)) {
       st.wildcard = next.wildcard;
       st.names = next.names;
@@ -71,13 +78,16 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, S
     const st = this.types.get(typeUrl);
     if (!st || !this.watch || this.closed) return;
     const snap = this.host.cache.get(this.watch.key, typeUrl);
+    const held = st.synced;
+    // Whatever is (or is not) sent below, the client is now in sync with this snapshot.
+    st.synced = snap.resources;
     let selected: VersionedResource[] | undefined;
     if (force) selected = this.#all(st, snap);
     else if (WILDCARD_TYPES.has(typeUrl)) {
       // Full state: any change among what the client holds resends all of it.
-      if (st.wildcard ? snap.version !== st.sentTypeVersion : this.#touches(st, snap, changed)) selected = this.#all(st, snap);
+      if (st.wildcard ? snap.version !== st.sentTypeVersion : touches(st, held, snap, changed)) selected = this.#all(st, snap);
     } else {
-      selected = this.#changedOnly(st, snap, changed);
+      selected = changedOnly(st, held, snap, changed);
       if (selected.length === 0) selected = undefined;
     }
     if (!selected) return;
@@ -95,57 +105,68 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, S
     });
   }
 
-  /** Every subscribed resource that exists; what was sent is reset to exactly these. */
+  /** Every subscribed resource that exists. */
   #all(st: SotwTypeState, snap: TypeSnapshot): VersionedResource[] {
+    if (st.wildcard) return [...snap.resources.values()];
     const selected: VersionedResource[] = [];
-    if (st.wildcard) selected.push(...snap.resources.values());
-    else for (const name of st.names) {
+    for (const name of st.names) {
       const r = snap.resources.get(name);
       if (r) selected.push(r);
     }
-    st.sent = new Map(selected.map((r) => [r.name, r.version]));
     return selected;
   }
-
-  /** Whether a change touches a name the client subscribes to or holds (explicit subscription). */
-  #touches(st: SotwTypeState, snap: TypeSnapshot, changed: ReadonlySet<string> | undefined): boolean {
-    for (const name of changed ?? st.names) {
-      if (!st.names.has(name) && !st.sent.has(name)) continue;
-      if (snap.resources.get(name)?.version !== st.sent.get(name)) return true;
-    }
-    return false;
-  }
-
-  /** EDS/RDS: the subscribed resources whose version differs from what was last sent. */
-  #changedOnly(st: SotwTypeState, snap: TypeSnapshot, changed: ReadonlySet<string> | undefined): VersionedResource[] {
-    const out: VersionedResource[] = [];
-    const candidates: Iterable<string> = changed ?? (st.wildcard ? new Set([...snap.resources.keys(), ...st.sent.keys()]) : st.names);
-    for (const name of candidates) {
-      if (!st.wildcard && !st.names.has(name)) continue;
-      const r = snap.resources.get(name);
-      if (!r) {
-        // Gone: a SotW EDS/RDS reply cannot say so; the client drops it with its Cluster/Listener.
-        st.sent.delete(name);
-        continue;
-      }
-      if (st.sent.get(name) === r.version) continue;
-      st.sent.set(name, r.version);
-      out.push(r);
-    }
-    return out;
-  }
 }
 
-function subscription(typeUrl: string, names: readonly string[]): { wildcard: boolean; names: Set<string> } {
-  const explicit = names.filter((n) => n !== '*');
+const EMPTY: ReadonlyMap<string, VersionedResource> = new Map();
+
+/** Whether a change touches a name the client subscribes to (explicit subscription). */
+function touches(st: SotwTypeState, held: ReadonlyMap<string, VersionedResource>, snap: TypeSnapshot, changed: ReadonlySet<string> | undefined): boolean {
+  for (const name of changed ?? st.names) {
+    if (!st.names.has(name)) continue;
+    if (snap.resources.get(name)?.version !== held.get(name)?.version) return true;
+  }
+  return false;
+}
+
+/** EDS/RDS: the subscribed resources whose version differs from what the client holds. */
+function changedOnly(st: SotwTypeState, held: ReadonlyMap<string, VersionedResource>, snap: TypeSnapshot, changed: ReadonlySet<string> | undefined): VersionedResource[] {
+  const out: VersionedResource[] = [];
+  const candidates: Iterable<string> = changed ?? (st.wildcard ? snap.resources.keys() : st.names);
+  for (const name of candidates) {
+    if (!st.wildcard && !st.names.has(name)) continue;
+    // Gone: a SotW EDS/RDS reply cannot say so; the client drops it with its Cluster/Listener.
+    const r = snap.resources.get(name);
+    if (r && held.get(name)?.version !== r.version) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Subscriptions are shared: 1,000 whole-mesh clients naming the same 1,000 clusters hold one
+ * set, not 1,000 (keyed by a digest of the list; kept while some stream uses it).
+ */
+const sharedNames = new Map<string, WeakRef<ReadonlySet<string>>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (sharedNames.get(key)?.deref() === undefined) sharedNames.delete(key);
+});
+
+function namesKey(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  const h = createHash('sha1');
+  for (const n of names) h.update(n).update('\0');
+  return `${names.length}:${h.digest('base64url')}`;
+}
+
+function subscription(typeUrl: string, names: readonly string[], key: string): { wildcard: boolean; names: ReadonlySet<string> } {
   const wildcard = names.includes('*') || (names.length === 0 && WILDCARD_TYPES.has(typeUrl));
-  return { wildcard, names: new Set(explicit) };
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  const known = sharedNames.get(key)?.deref();
+  if (known) return { wildcard, names: known };
+  const set: ReadonlySet<string> = new Set(names.filter((n) => n !== '*'));
+  if (key !== '') {
+    sharedNames.set(key, new WeakRef(set));
+    forget.register(set, key);
+  }
+  return { wildcard, names: set };
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
