@@ -17,12 +17,87 @@ import { WILDCARD_TYPES } from './ads-proto.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource } from './ads-proto.js';
 import { AdsStream } from './ads-stream.js';
 import type { BaseTypeState, StreamHost } from './ads-stream.js';
-import { AdsProtocolError, checkNames, checkTypeUrl, newNonce } from './stream-common.js';
+import type { VersionedResource } from './snapshot-cache.js';
+import { AdsProtocolError, checkNames, checkTypeUrl, namesKey, newNonce, sharedNameSet } from './stream-common.js';
 
 interface DeltaTypeState extends BaseTypeState {
-  names: Set<string>;
-  /** Resource name → version the client holds; '' = the client was told it does not exist. */
-  known: Map<string, string>;
+  /** Shared with other streams that subscribed the same list, until this stream changes it. */
+  names: ReadonlySet<string>;
+  ownsNames: boolean;
+  /** What the client holds: name → version; '' = the client was told it does not exist. */
+  known: Holdings;
+}
+
+/**
+ * What one client holds of one type, kept as the cache snapshot the stream last synced to plus
+ * the names where the client differs from it. After a sync the difference is empty or tiny, so
+ * a thousand whole-mesh clients cost a thousand references, not a thousand name → version maps.
+ * A name counts as held from the snapshot only while it is in scope (`inScope`: subscribed, or
+ * a wildcard subscription).
+ */
+class Holdings {
+  #base: ReadonlyMap<string, VersionedResource> = new Map();
+  /** Differences from #base: a version, '' (told it does not exist) or null (not held). */
+  readonly #diff = new Map<string, string | null>();
+
+  constructor(
+    private readonly inScope: (name: string) => boolean,
+    initial: ReadonlyMap<string, string>,
+  ) {
+    for (const [name, version] of initial) this.#diff.set(name, version);
+  }
+
+  get(name: string): string | undefined {
+    if (this.#diff.has(name)) return this.#diff.get(name) ?? undefined;
+    return this.inScope(name) ? this.#base.get(name)?.version : undefined;
+  }
+
+  set(name: string, version: string): void {
+    if (this.inScope(name) && this.#base.get(name)?.version === version) this.#diff.delete(name);
+    else this.#diff.set(name, version);
+  }
+
+  /** The client no longer holds `name`. */
+  delete(name: string): void {
+    if (this.inScope(name) && this.#base.has(name)) this.#diff.set(name, null);
+    else this.#diff.delete(name);
+  }
+
+  /** `name` comes into scope without the client holding it (a new subscription). */
+  markUnheld(name: string): void {
+    if (!this.#diff.has(name)) this.#diff.set(name, null);
+  }
+
+  /** Every name the client holds (or was told does not exist). */
+  keys(): Set<string> {
+    const out = new Set<string>();
+    for (const [name, v] of this.#diff) if (v !== null) out.add(name);
+    for (const name of this.#base.keys()) if (!this.#diff.has(name) && this.inScope(name)) out.add(name);
+    return out;
+  }
+
+  /** Forget what is out of scope. */
+  prune(): void {
+    for (const name of this.#diff.keys()) if (!this.inScope(name)) this.#diff.delete(name);
+  }
+
+  /** The snapshot base names, for marking them unheld when a wildcard comes into scope. */
+  baseNames(): Iterable<string> {
+    return this.#base.keys();
+  }
+
+  /**
+   * The stream has looked at every in-scope name that differs between the old base and
+   * `base` (a cache change's names, or everything): `base` becomes the reference.
+   */
+  rebase(base: ReadonlyMap<string, VersionedResource>): void {
+    if (base === this.#base) return;
+    this.#base = base;
+    for (const [name, v] of this.#diff) {
+      const r = base.get(name);
+      if (v === null ? !(r && this.inScope(name)) : v !== '' && r?.version === v && this.inScope(name)) this.#diff.delete(name);
+    }
+  }
 }
 
 export type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
@@ -44,26 +119,24 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     let st = this.types.get(typeUrl);
     const first = !st;
     if (!st) {
-      st = {
-        wildcard: WILDCARD_TYPES.has(typeUrl) && subscribe.length === 0,
-        names: new Set(),
-        known: initialVersions(req.initial_resource_versions),
+      const state: DeltaTypeState = {
+        wildcard: (WILDCARD_TYPES.has(typeUrl) && subscribe.length === 0) || subscribe.includes('*'),
+        names: sharedNameSet(namesKey(subscribe), subscribe),
+        ownsNames: false,
+        known: new Holdings((name) => state.wildcard || state.names.has(name), initialVersions(req.initial_resource_versions)),
         nonce: '',
         sentVersion: '',
         ackedVersion: '',
       };
+      st = state;
       this.types.set(typeUrl, st);
     } else if (nonce !== '') {
       if (nonce === st.nonce) this.ackOrNack(typeUrl, st, req, st.sentVersion);
       else this.host.log.debug('stale nonce', { stream: this.id, type: typeUrl, nonce, current: st.nonce });
     }
     if (first) {
-      for (const name of subscribe) {
-        if (name === '*') st.wildcard = true;
-        else st.names.add(name);
-      }
       this.#applyUnsubscribe(st, unsubscribe);
-      if (!st.wildcard) for (const name of st.known.keys()) if (!st.names.has(name)) st.known.delete(name);
+      if (!st.wildcard) st.known.prune();
       this.push(typeUrl, true);
       return;
     }
@@ -72,9 +145,14 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     const wasWildcard = st.wildcard;
     const named = new Set<string>();
     for (const name of subscribe) {
-      if (name === '*') st.wildcard = true;
-      else {
-        st.names.add(name);
+      if (name === '*') {
+        if (!st.wildcard) for (const n of st.known.baseNames()) if (!st.names.has(n)) st.known.markUnheld(n);
+        st.wildcard = true;
+      } else {
+        if (!st.names.has(name)) {
+          if (!st.wildcard) st.known.markUnheld(name);
+          ownNames(st).add(name);
+        }
         named.add(name);
       }
     }
@@ -87,10 +165,9 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
   #applyUnsubscribe(st: DeltaTypeState, unsubscribe: readonly string[]): void {
     for (const name of unsubscribe) {
       if (name === '*') st.wildcard = false;
-      else st.names.delete(name);
-      if (!st.wildcard && name !== '*') st.known.delete(name);
+      else if (st.names.has(name)) ownNames(st).delete(name);
     }
-    if (!st.wildcard && unsubscribe.length > 0) for (const name of st.known.keys()) if (!st.names.has(name)) st.known.delete(name);
+    if (!st.wildcard && unsubscribe.length > 0) st.known.prune();
   }
 
   /**
@@ -104,7 +181,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     let scope: Iterable<string>;
     if (changed) scope = changed;
     else {
-      const all = new Set<string>([...st.names, ...st.known.keys()]);
+      const all = st.known.keys();
+      for (const name of st.names) all.add(name);
       if (st.wildcard) for (const name of snap.resources.keys()) all.add(name);
       scope = all;
     }
@@ -120,12 +198,14 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
         removed.push(name);
       }
     }
-    if (!force && resources.length === 0 && removed.length === 0) return;
     for (const r of resources) st.known.set(r.name, r.version);
     for (const name of removed) {
       if (st.names.has(name)) st.known.set(name, '');
       else st.known.delete(name);
     }
+    // Every in-scope name that differs from the previous snapshot was looked at above.
+    st.known.rebase(snap.resources);
+    if (!force && resources.length === 0 && removed.length === 0) return;
     const version = snap.version || '0';
     const nonce = newNonce();
     st.nonce = nonce;
@@ -140,6 +220,15 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     });
   }
 
+}
+
+/** The stream's own, mutable copy of its subscription (copied from the shared one on first change). */
+function ownNames(st: DeltaTypeState): Set<string> {
+  if (!st.ownsNames) {
+    st.names = new Set(st.names);
+    st.ownsNames = true;
+  }
+  return st.names as Set<string>;
 }
 
 function initialVersions(v: unknown): Map<string, string> {

@@ -14,14 +14,13 @@
  * - On a cache change, types are pushed in the order CDS → EDS → LDS → RDS, looking only at
  *   the names the cache reports changed.
  */
-import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { WILDCARD_TYPES } from './ads-proto.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './ads-proto.js';
 import type { TypeSnapshot, VersionedResource } from './snapshot-cache.js';
 import { AdsStream } from './ads-stream.js';
 import type { BaseTypeState, StreamHost } from './ads-stream.js';
-import { checkNames, checkTypeUrl, newNonce } from './stream-common.js';
+import { checkNames, checkTypeUrl, namesKey, newNonce, sharedNameSet } from './stream-common.js';
 
 interface SotwTypeState extends BaseTypeState {
   /**
@@ -141,32 +140,9 @@ function changedOnly(st: SotwTypeState, held: ReadonlyMap<string, VersionedResou
   return out;
 }
 
-/**
- * Subscriptions are shared: 1,000 whole-mesh clients naming the same 1,000 clusters hold one
- * set, not 1,000 (keyed by a digest of the list; kept while some stream uses it).
- */
-const sharedNames = new Map<string, WeakRef<ReadonlySet<string>>>();
-const forget = new FinalizationRegistry<string>((key) => {
-  if (sharedNames.get(key)?.deref() === undefined) sharedNames.delete(key);
-});
-
-function namesKey(names: readonly string[]): string {
-  if (names.length === 0) return '';
-  const h = createHash('sha1');
-  for (const n of names) h.update(n).update('\0');
-  return `${names.length}:${h.digest('base64url')}`;
-}
-
 function subscription(typeUrl: string, names: readonly string[], key: string): { wildcard: boolean; names: ReadonlySet<string> } {
   const wildcard = names.includes('*') || (names.length === 0 && WILDCARD_TYPES.has(typeUrl));
-  const known = sharedNames.get(key)?.deref();
-  if (known) return { wildcard, names: known };
-  const set: ReadonlySet<string> = new Set(names.filter((n) => n !== '*'));
-  if (key !== '') {
-    sharedNames.set(key, new WeakRef(set));
-    forget.register(set, key);
-  }
-  return { wildcard, names: set };
+  return { wildcard, names: sharedNameSet(key, names) };
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -3,7 +3,7 @@
  * What the SotW and delta ADS streams share: the per-client status record (`strata status`),
  * the protocol error that ends one stream, and request checks.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { PUSH_ORDER } from './ads-proto.js';
 import type { XdsNode } from './snapshot-cache.js';
@@ -101,4 +101,32 @@ export function metadataString(metadata: unknown, key: string): string | undefin
   }
   const v = (metadata as Record<string, unknown>)[key];
   return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Subscriptions are shared: 1,000 whole-mesh clients naming the same 1,000 clusters hold one
+ * set, not 1,000 (keyed by a digest of the list; kept while some stream uses it).
+ */
+const sharedNames = new Map<string, WeakRef<ReadonlySet<string>>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (sharedNames.get(key)?.deref() === undefined) sharedNames.delete(key);
+});
+
+export function namesKey(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  const h = createHash('sha1');
+  for (const n of names) h.update(n).update('\0');
+  return `${names.length}:${h.digest('base64url')}`;
+}
+
+/** The set of `names` (without `*`), shared with every other subscription of the same list. */
+export function sharedNameSet(key: string, names: readonly string[]): ReadonlySet<string> {
+  const known = sharedNames.get(key)?.deref();
+  if (known) return known;
+  const set: ReadonlySet<string> = new Set(names.filter((n) => n !== '*'));
+  if (key !== '') {
+    sharedNames.set(key, new WeakRef(set));
+    forget.register(set, key);
+  }
+  return set;
 }
