@@ -4,11 +4,14 @@
  * x-max-priority, publishes get their priority from their class, so latency-sensitive messages
  * overtake queued bulk ones, and consumers see the class in headers.x-strata-priority. A
  * control run without the sidecar stays FIFO, and garbage on the listener closes only that
- * connection.
+ * connection. A publish without a class, made while the app serves a latency-sensitive request,
+ * takes that class (inference from the sidecar's in-flight inbound requests).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { RabbitMqTestServer, rabbitmqSkipReason } from '../src/proxy/amqp/rabbitmq-test-server.js';
@@ -58,11 +61,18 @@ describe('priority through RabbitMQ (AMQP listener)', { skip: rabbitmqSkipReason
   let amqpPort: number;
   let viaSidecar: ChannelModel;
   let direct: ChannelModel;
+  let inboundPort: number;
+  /** The app behind the sidecar's inbound listener: holds each request until told to answer. */
+  let app: http.Server;
+  const held: http.ServerResponse[] = [];
 
   before(async () => {
     rmq = await RabbitMqTestServer.start();
-    const [adminPort, port] = (await freePorts(2)) as [number, number];
+    app = http.createServer((_req, res) => held.push(res));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    const [adminPort, port, inPort] = (await freePorts(3)) as [number, number, number];
     amqpPort = port;
+    inboundPort = inPort;
     sidecar = await startSidecar(
       `apiVersion: strata.dev/v1alpha1
 kind: Sidecar
@@ -70,6 +80,8 @@ metadata: { name: publisher }
 spec:
   service: publisher
   admin: { port: ${adminPort} }
+  inbound: { port: ${inPort}, address: 127.0.0.1, appPort: ${(app.address() as AddressInfo).port} }
+  priority: {}
   amqp:
     port: ${amqpPort}
     upstream: { address: 127.0.0.1, port: ${rmq.port} }
@@ -86,6 +98,8 @@ spec:
     await direct?.close().catch(() => undefined);
     await sidecar?.stop();
     await rmq?.stop();
+    app?.closeAllConnections();
+    app?.close();
   });
 
   test('a queue declared through the sidecar gets x-max-priority (the broker says so)', async () => {
@@ -131,6 +145,23 @@ spec:
     const [m] = await consumeN(ch, 'prio.default', 1);
     assert.equal(m?.properties.priority, 4);
     assert.deepEqual(m?.properties.headers, { trace: 'kept', 'x-strata-priority': 'default' });
+    await ch.close();
+  });
+
+  test('a publish without a class, made while the app serves a latency-sensitive request, gets that class', async () => {
+    const inbound = request({ port: inboundPort, path: '/checkout', headers: { 'x-strata-priority': 'latency-sensitive' } });
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const ch = await viaSidecar.createChannel();
+    await ch.assertQueue('prio.inferred', { durable: false });
+    ch.sendToQueue('prio.inferred', Buffer.from('from the handler'));
+    const [m] = await consumeN(ch, 'prio.inferred', 1);
+    assert.equal(m?.properties.priority, 9);
+    assert.equal(m?.properties.headers?.['x-strata-priority'], 'latency-sensitive');
+    held.shift()?.end('ok');
+    assert.equal((await inbound).status, 200);
+    ch.sendToQueue('prio.inferred', Buffer.from('after the request'));
+    const [later] = await consumeN(ch, 'prio.inferred', 1);
+    assert.equal(later?.properties.priority, 4, 'nothing in flight: default');
     await ch.close();
   });
 

@@ -2,7 +2,8 @@
  * @module proxy/sidecar
  * The sidecar: owns listeners, clusters, the admin server and the current Runtime.
  * apply() swaps configuration atomically (build everything first, then switch the
- * reference); drain() is the graceful shutdown used on SIGTERM.
+ * reference); drain() is the graceful shutdown used on SIGTERM. While its config has priority,
+ * the kernel layer marks the sockets of per-class upstream pools (net/marking.ts).
  */
 import type { Limits, ServerTlsSpec, Snapshot } from '../config/snapshot.js';
 import { ClusterManager } from './cluster/cluster.js';
@@ -16,12 +17,31 @@ import { AdminServer } from './admin/admin.js';
 import { Runtime, INBOUND_CLUSTER_PREFIX } from './runtime.js';
 import { ProxyMetrics } from '../stats/metrics.js';
 import { PriorityState } from './priority/state.js';
+import { installSocketMarking, uninstallSocketMarking } from '../net/marking.js';
 import { logger } from '../util/log.js';
 import './balancer/index.js';
 import './filters/index.js';
 
 const log = logger('sidecar');
 
+/**
+ * The socket hook is process-wide: installed while at least one sidecar in the process has
+ * priority configured (normally there is one sidecar per process; tests run several).
+ */
+let markingUsers = 0;
+let markingInstalled = false;
+
+function useSocketMarking(on: boolean, was: boolean): void {
+  if (on === was) return;
+  markingUsers += on ? 1 : -1;
+  if (markingUsers > 0 && !markingInstalled) {
+    markingInstalled = true;
+    if (!installSocketMarking()) log.warn('priority classes cannot mark upstream sockets here (socket options need Linux and koffi); traffic goes unmarked');
+  } else if (markingUsers === 0 && markingInstalled) {
+    markingInstalled = false;
+    uninstallSocketMarking();
+  }
+}
 
 interface ListenerPlan {
   key: string;
@@ -99,7 +119,10 @@ export class Sidecar implements PipelineHost {
   private drainPromise: Promise<void> | undefined;
   private awaiting: string | undefined;
   private discoverer: ((name: string) => Promise<boolean> | undefined) | undefined;
-  private classSource: () => string | undefined = () => undefined;
+  private readonly inferredClass = (): string | undefined => this.prio?.inferredClass();
+  private classSource: () => string | undefined = this.inferredClass;
+  /** This sidecar counts towards the process's socket-marking users. */
+  private marking = false;
 
   constructor(snapshot: Snapshot) {
     this.current = new Runtime(snapshot);
@@ -108,6 +131,7 @@ export class Sidecar implements PipelineHost {
       admission: () => this.prio?.gauges() ?? [],
     });
     this.prio = snapshot.priority && new PriorityState(snapshot.priority, this.metrics);
+    this.setMarking(this.prio !== undefined);
     this.clusters = new ClusterManager(clusterContext(snapshot));
     this.clusters.reconcile(this.current.clusterSpecs, clusterContext(snapshot));
   }
@@ -150,12 +174,13 @@ export class Sidecar implements PipelineHost {
   }
 
   /**
-   * Tell the AMQP listener the class of the request the app is serving now: `fn()` returns the
-   * class every in-flight inbound request shares, or undefined when there are none or they
-   * differ (a publish then counts as `default`). Without a source the class is never known.
+   * Where the AMQP listener learns the class of the request the app is serving now: `fn()`
+   * returns a class name, or undefined when unknown (a publish then counts as `default`). The
+   * default source (restored by `setClassSource(undefined)`) is inference: the class every
+   * inbound request in flight at the app shares, while priority is configured (priority/infer.ts).
    */
   setClassSource(fn: (() => string | undefined) | undefined): void {
-    this.classSource = fn ?? (() => undefined);
+    this.classSource = fn ?? this.inferredClass;
   }
   currentClass(): string | undefined {
     return this.classSource();
@@ -216,6 +241,7 @@ export class Sidecar implements PipelineHost {
     }
     this.current = next;
     this.prio = prio;
+    this.setMarking(prio !== undefined);
     this.appliedAt = new Date();
     this.lastError = undefined;
     this.metrics.configReloads.inc({ result: 'applied' });
@@ -339,8 +365,14 @@ export class Sidecar implements PipelineHost {
     return this.drainPromise;
   }
 
+  private setMarking(on: boolean): void {
+    useSocketMarking(on, this.marking);
+    this.marking = on;
+  }
+
   /** Close everything now. */
   destroy(): void {
+    this.setMarking(false);
     for (const { l } of this.listeners.values()) l.destroy();
     this.listeners.clear();
     this.admin?.close();

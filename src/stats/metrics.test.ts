@@ -42,3 +42,29 @@ test('other counters and label escaping', async () => {
   assert.match(body, /strata_upstream_endpoints\{cluster="c",state="available"\} 2/);
   assert.match(body, /source="a\\"b"/);
 });
+
+test('priority metrics: none without priority; per-class latency and queue-time histograms, classification sources', async () => {
+  const m = new ProxyMetrics('web');
+  m.request('inbound', 'web', 200, 0.001);
+  assert.doesNotMatch((await m.expose()).body, /strata_priority_/);
+  m.priorityRequest('inbound', 'bulk', 0.003);
+  m.priorityRequest('inbound', 'bulk', 0.2);
+  m.priorityRequest('outbound', 'latency-sensitive', 0.0004);
+  m.priorityAdmitted('inbound', 'bulk', 0);
+  m.priorityAdmitted('inbound', 'bulk', 0.03);
+  m.priorityClassified('outbound', 'bulk', 'inferred');
+  m.priorityClassified('outbound', 'bulk', 'inferred');
+  m.priorityClassified('inbound', 'bulk', 'explicit');
+  const { body } = await m.expose();
+  assert.match(body, /# TYPE strata_priority_request_duration_seconds histogram/);
+  assert.match(body, /strata_priority_request_duration_seconds_bucket\{direction="inbound",class="bulk",le="0.005"\} 1\n/);
+  assert.match(body, /strata_priority_request_duration_seconds_count\{direction="inbound",class="bulk"\} 2\n/);
+  assert.match(body, /strata_priority_request_duration_seconds_count\{direction="outbound",class="latency-sensitive"\} 1\n/);
+  assert.match(body, /# TYPE strata_priority_queue_duration_seconds histogram/);
+  assert.match(body, /strata_priority_queue_duration_seconds_bucket\{scope="inbound",class="bulk",le="0"\} 1\n/);
+  assert.match(body, /strata_priority_queue_duration_seconds_bucket\{scope="inbound",class="bulk",le="0.05"\} 2\n/);
+  assert.match(body, /strata_priority_queue_seconds_total\{scope="inbound",class="bulk"\} 0.03\n/);
+  assert.match(body, /strata_priority_classified_total\{direction="outbound",class="bulk",source="inferred"\} 2\n/);
+  assert.match(body, /strata_priority_classified_total\{direction="inbound",class="bulk",source="explicit"\} 1\n/);
+  assert.doesNotMatch(body, /strata_priority_requests_total|strata_priority_queue_total/, 'histograms only');
+});

@@ -21,6 +21,10 @@ export type Direction = 'inbound' | 'outbound';
 
 type Keys = Map<string, Map<number, string>>;
 
+const LATENCY_BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Admission wait: the first bucket (le="0") counts requests admitted at once. */
+const QUEUE_BOUNDS = [0, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export class ProxyMetrics {
   readonly registry: Prom.Registry = new Registry();
   private readonly requests: RequestSeries;
@@ -31,7 +35,23 @@ export class ProxyMetrics {
   readonly configReloads: Counter<string>;
   readonly downstreamConnections: Gauge<string>;
   /** Created on first use, so a sidecar without priority exposes none of them. */
-  private priority: { admitted: Counter<string>; queued: Counter<string>; shed: Counter<string>; queueSeconds: Counter<string> } | undefined;
+  private priority:
+    | {
+        admitted: Counter<string>;
+        queued: Counter<string>;
+        shed: Counter<string>;
+        queueSeconds: Counter<string>;
+        classified: Counter<string>;
+        /** Label children of `classified` by `direction|class|source`. */
+        classifiedBy: Map<string, Prom.Counter.Internal>;
+        /** strata_priority_queue_duration_seconds{scope,class} (histogram only). */
+        queueTime: RequestSeries;
+        /** strata_priority_request_duration_seconds{direction,class} (histogram only). */
+        requests: RequestSeries;
+        /** direction → class → series key of `requests`. */
+        requestKeys: Record<Direction, Map<string, string>>;
+      }
+    | undefined;
   /** direction → destination → status → series key, so the hot path builds no strings. */
   private readonly keys: Record<Direction, Keys> = { inbound: new Map(), outbound: new Map() };
 
@@ -44,9 +64,7 @@ export class ProxyMetrics {
     } = {},
   ) {
     const registers = [this.registry];
-    this.requests = new RequestSeries('strata_requests_total', 'strata_request_duration_seconds', [
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-    ]);
+    this.requests = new RequestSeries('strata_requests_total', 'strata_request_duration_seconds', LATENCY_BOUNDS);
     this.registry.registerMetric(this.requests.counter as unknown as Prom.Metric);
     this.registry.registerMetric(this.requests.histogram as unknown as Prom.Metric);
     this.retries = new Counter({ name: 'strata_upstream_retries_total', help: 'Retries sent upstream', labelNames: ['cluster'], registers });
@@ -134,7 +152,23 @@ export class ProxyMetrics {
         registers,
       }),
       queueSeconds: new Counter({ name: 'strata_priority_queue_seconds_total', help: 'Time admitted requests spent waiting, by scope and priority class', labelNames: ['scope', 'class'], registers }),
+      classified: new Counter({
+        name: 'strata_priority_classified_total',
+        help: 'Requests classified, by direction, the class given and where the candidate class came from (explicit: the request carried one; inferred: from the inbound requests in flight; none)',
+        labelNames: ['direction', 'class', 'source'],
+        registers,
+      }),
+      classifiedBy: new Map(),
+      queueTime: new RequestSeries('strata_priority_queue_total', 'strata_priority_queue_duration_seconds', QUEUE_BOUNDS, {
+        histogram: 'Time admitted requests waited for admission (0 when admitted at once), by scope and priority class',
+      }),
+      requests: new RequestSeries('strata_priority_requests_total', 'strata_priority_request_duration_seconds', LATENCY_BOUNDS, {
+        histogram: 'Request latency seen by the sidecar (admission wait included), by direction and priority class',
+      }),
+      requestKeys: { inbound: new Map(), outbound: new Map() },
     };
+    this.registry.registerMetric(this.priority.queueTime.histogram as unknown as Prom.Metric);
+    this.registry.registerMetric(this.priority.requests.histogram as unknown as Prom.Metric);
     return this.priority;
   }
 
@@ -142,6 +176,35 @@ export class ProxyMetrics {
     const p = this.priorityCounters();
     p.admitted.inc({ scope, class: cls });
     if (queuedSeconds > 0) p.queueSeconds.inc({ scope, class: cls }, queuedSeconds);
+    const key = `${scope}|${cls}`;
+    if (!p.queueTime.record(key, queuedSeconds)) {
+      p.queueTime.add(key, { scope, class: cls });
+      p.queueTime.record(key, queuedSeconds);
+    }
+  }
+
+  priorityClassified(direction: Direction, cls: string, source: string): void {
+    const p = this.priorityCounters();
+    const key = `${direction}|${cls}|${source}`;
+    let child = p.classifiedBy.get(key);
+    if (child === undefined) {
+      child = p.classified.labels({ direction, class: cls, source });
+      p.classifiedBy.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** One completed request of a priority class (called only when priority is on). */
+  priorityRequest(direction: Direction, cls: string, seconds: number): void {
+    const p = this.priorityCounters();
+    const keys = p.requestKeys[direction];
+    let key = keys.get(cls);
+    if (key === undefined) {
+      key = `${direction}|${cls}`;
+      keys.set(cls, key);
+      p.requests.add(key, { direction, class: cls });
+    }
+    p.requests.record(key, seconds);
   }
 
   priorityQueued(scope: string, cls: string): void {

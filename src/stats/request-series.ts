@@ -39,12 +39,13 @@ export class RequestSeries {
     counterName: string,
     histogramName: string,
     private readonly bounds: readonly number[],
+    help: { counter?: string; histogram?: string } = {},
   ) {
     const counterValues = (): MetricValue[] => this.counterValues();
     const histogramValues = (): MetricValue[] => this.histogramValues(histogramName);
     this.counter = {
       name: counterName,
-      help: 'Requests completed by the sidecar',
+      help: help.counter ?? 'Requests completed by the sidecar',
       type: 'counter',
       aggregator: 'sum',
       async get() {
@@ -54,7 +55,7 @@ export class RequestSeries {
     };
     this.histogram = {
       name: histogramName,
-      help: 'Request latency seen by the sidecar, from request start to response end',
+      help: help.histogram ?? 'Request latency seen by the sidecar, from request start to response end',
       type: 'histogram',
       aggregator: 'sum',
       async get() {

@@ -5,6 +5,8 @@
  *   (request side) → router stage (cluster → [priority: admission] → balancer → pool of the
  *   class) → response filters → client.
  * Without priority configured (host.priority() undefined) the bracketed steps cost nothing.
+ * With it, inbound requests handed to the app are counted by class while they last, and an
+ * outbound request without a class takes the class they all share (priority/infer.ts).
  */
 import { Http2ServerRequest } from 'node:http2';
 import type { ProxyErrorCode } from '../../errors.js';
@@ -62,11 +64,15 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
   const direction = role.kind === 'inbound' ? 'inbound' : 'outbound';
   let destination = '-';
   let completed = false;
+  /** The request's priority class name once classified (undefined: priority off, or not classified yet). */
+  let className: string | undefined;
   host.requestStarted();
   const done = (status: number): void => {
     if (completed) return;
     completed = true;
-    host.metrics.request(direction, destination, status, (performance.now() - start) / 1000);
+    const seconds = (performance.now() - start) / 1000;
+    host.metrics.request(direction, destination, status, seconds);
+    if (className !== undefined) host.metrics.priorityRequest(direction, className, seconds);
     host.requestFinished();
   };
   const reply = (status: number, body: string, code: ProxyErrorCode | undefined, extra?: Record<string, string>): void => {
@@ -157,7 +163,8 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
   const head: RequestHead = { method, authority, path, headers };
   // ── request priority: classify (honouring a trusted incoming class) and mark the headers ──
   const prio = host.priority?.();
-  const cls = prio === undefined ? -1 : prio.classifyAndMark(method, path, headers, destination, role.kind !== 'gateway');
+  const cls = prio === undefined ? -1 : prio.classifyAndMark(method, path, headers, destination, role.kind === 'inbound' ? 'inbound' : role.kind === 'gateway' ? 'gateway' : 'outbound');
+  if (prio !== undefined) className = prio.policy.names[cls];
   const factories = rt.chain(route.spec);
   const filters: readonly HttpFilter[] = factories.length === 0 ? NO_FILTERS : factories.map((f) => f());
   const theRoute = route;
@@ -184,11 +191,32 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
     if (prio !== undefined) {
       const ctrl = role.kind === 'inbound' ? prio.inbound : prio.forCluster(cluster.spec.name);
       const poolClass = prio.poolClasses[cls];
+      const name = prio.policy.names[cls] as string;
+      // Inbound: counted at the app from the moment it is sent (after any admission wait) until it ends.
+      const go =
+        role.kind === 'inbound'
+          ? (finish: (status: number) => void): void => {
+              const inFlight = prio.inFlight;
+              inFlight.enter(name);
+              let left = false;
+              send(
+                cluster,
+                (status) => {
+                  if (!left) {
+                    left = true;
+                    inFlight.leave(name);
+                  }
+                  finish(status);
+                },
+                poolClass,
+              );
+            }
+          : (finish: (status: number) => void): void => send(cluster, finish, poolClass);
       if (ctrl !== undefined) {
-        admitThen(ctrl, cls, prio.policy.names[cls] as string, cluster.spec.name, req, res, fail, done, (finish) => send(cluster, finish, poolClass));
+        admitThen(ctrl, cls, name, cluster.spec.name, req, res, fail, done, go);
         return;
       }
-      send(cluster, done, poolClass);
+      go(done);
       return;
     }
     send(cluster, done, undefined);

@@ -5,7 +5,8 @@
  * one before the local app (inbound) and one per upstream cluster (created on first use).
  * A new snapshot builds a new PriorityState that takes over the previous one's controllers
  * when their classes and spec did not change, so in-flight counts and queues survive a
- * reload; replaced controllers finish what they hold.
+ * reload; replaced controllers finish what they hold. The in-flight class counts used for
+ * inference (infer.ts) carry over the same way, whatever changed.
  */
 import type { AdmissionSpec, PrioritySpec } from '../../config/snapshot.js';
 import type { PoolClass } from '../cluster/cluster.js';
@@ -14,6 +15,7 @@ import { AdmissionController } from './admission.js';
 import type { AdmissionObserver, ShedReason } from './admission.js';
 import { classify, compilePolicy } from './classify.js';
 import type { CompiledPolicy } from './classify.js';
+import { InFlightClasses } from './infer.js';
 import { makeLimit } from './limiter.js';
 import { BAGGAGE_HEADER, PRIORITY_HEADER, incomingClass, markRequest } from './propagate.js';
 import type { ClassSocketOptions } from './socket-hook.js';
@@ -23,7 +25,19 @@ export interface PriorityMetricsSink {
   priorityAdmitted(scope: string, cls: string, queuedSeconds: number): void;
   priorityQueued(scope: string, cls: string): void;
   priorityShed(scope: string, cls: string, reason: ShedReason): void;
+  /** Where a request's candidate class came from: it carried one, the sidecar inferred one, or neither. */
+  priorityClassified(direction: 'inbound' | 'outbound', cls: string, source: ClassSource): void;
 }
+
+/** Where a request's candidate class came from (before trust and rules decide). */
+export type ClassSource = 'explicit' | 'inferred' | 'none';
+
+/**
+ * The listener a request came in on, as classification sees it: `inbound` (towards the local
+ * app), `outbound` (from the app: a missing class may be inferred) or `gateway` (from outside
+ * the mesh: an incoming class is not trusted, nothing is inferred).
+ */
+export type ClassifyRole = 'inbound' | 'outbound' | 'gateway';
 
 /** One admission point, as /stats gauges show it. */
 export interface AdmissionGauge {
@@ -42,6 +56,8 @@ export class PriorityState {
   /** Pool key by class index (undefined entries when pools are shared). */
   readonly poolClasses: readonly (PoolClass | undefined)[];
   readonly inbound: AdmissionController | undefined;
+  /** Inbound requests at the local app, by class: the source of inferred classes. */
+  readonly inFlight: InFlightClasses;
   private readonly outbound = new Map<string, AdmissionController | null>();
   private readonly classesKey: string;
 
@@ -59,6 +75,7 @@ export class PriorityState {
     }));
     this.poolClasses = this.socketOptions.map((socket, index) => (spec.pools === 'per-class' ? { index, socket } : undefined));
     this.classesKey = JSON.stringify(spec.classes);
+    this.inFlight = previous?.inFlight ?? new InFlightClasses();
     const reuse = previous !== undefined && previous.classesKey === this.classesKey ? previous : undefined;
     this.inbound = spec.inbound && this.controller(INBOUND_SCOPE, spec.inbound, reuse?.inbound);
     if (reuse) {
@@ -71,14 +88,33 @@ export class PriorityState {
 
   /**
    * Classify a request and mark its headers (x-strata-priority + baggage) with the class.
-   * `trusted`: the listener honours a class the request carries. Returns the class index.
+   * An outbound request that carries no known class takes the inferred one (the class every
+   * inbound request at the app shares, see infer.ts), exactly as if the app had forwarded it:
+   * trusted unless `trustIncoming` is off, and then only where a rule trusts it. The gateway
+   * trusts nothing and infers nothing. Returns the class index.
    */
-  classifyAndMark(method: string, path: string, headers: Headers, destination: string, trusted: boolean): number {
+  classifyAndMark(method: string, path: string, headers: Headers, destination: string, role: ClassifyRole): number {
     const p = this.policy;
-    const incoming = incomingClass(headers[PRIORITY_HEADER], headers[BAGGAGE_HEADER], p.index);
-    const cls = classify(p, { method, path, headers, destination }, incoming, trusted && this.spec.trustIncoming);
-    markRequest(headers, p.names[cls] as string);
+    let incoming = incomingClass(headers[PRIORITY_HEADER], headers[BAGGAGE_HEADER], p.index);
+    let source: ClassSource = incoming >= 0 ? 'explicit' : 'none';
+    if (incoming < 0 && role === 'outbound') {
+      const name = this.inFlight.inferred();
+      if (name !== undefined) {
+        incoming = p.index(name);
+        if (incoming >= 0) source = 'inferred';
+      }
+    }
+    const cls = classify(p, { method, path, headers, destination }, incoming, role !== 'gateway' && this.spec.trustIncoming);
+    const className = p.names[cls] as string;
+    markRequest(headers, className);
+    this.metrics?.priorityClassified(role === 'inbound' ? 'inbound' : 'outbound', className, source);
     return cls;
+  }
+
+  /** The class every inbound request at the app shares now (for AMQP publishes), or undefined. */
+  inferredClass(): string | undefined {
+    const name = this.inFlight.inferred();
+    return name !== undefined && this.policy.index(name) >= 0 ? name : undefined;
   }
 
   /** The admission controller of upstream cluster `name`, or undefined when it has no limit. */
