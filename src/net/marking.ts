@@ -21,6 +21,7 @@ import {
   socketOptionsSupported,
 } from './sockopt.js';
 import type { SocketOptionErrorCode } from './sockopt.js';
+import { logger } from '../util/log.js';
 
 /** SO_PRIORITY values an unprivileged socket may set. */
 export const UNPRIVILEGED_MAX_PRIORITY = 6;
@@ -114,6 +115,16 @@ function classOptionProblems(options: Partial<ClassSocketOptions>, path: string,
 }
 
 let cachedEnv: MarkingEnvironment | undefined;
+const log = logger('net');
+const warned = new Set<string>();
+
+/** A socket option that failed at connect time: the connection goes on unmarked; say so once per class and error. */
+function warnOnce(className: string, err: Error): void {
+  const key = `${className}|${err.message}`;
+  if (warned.has(key)) return;
+  warned.add(key);
+  log.warn(`priority class '${className}': socket options not applied, connection continues unmarked: ${err.message}`);
+}
 
 /**
  * The hook: validate against the machine (read once per process), then mark the socket now or
@@ -128,7 +139,7 @@ export const markSocket: UpstreamSocketHook = (socket: Socket, options: ClassSoc
     throw new SocketOptionError(first.code, first.option, `priority class '${options.className}': ${problems.map((p) => `${p.path || '(class)'}: ${p.message}`).join('; ')}`);
   }
   try {
-    attachSocketOptions(socket, options);
+    attachSocketOptions(socket, options, (err) => warnOnce(options.className, err));
   } catch (err) {
     if (err instanceof SocketOptionError) {
       throw new SocketOptionError(err.code, err.option, `priority class '${options.className}': ${err.message}`, err.errno);

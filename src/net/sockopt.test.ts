@@ -196,3 +196,21 @@ test('a failure at connect time destroys the socket with the SocketOptionError',
     assert.equal(s.destroyed, true);
   });
 });
+
+test('with onConnectError, a failure at connect time is reported and the connection goes on unmarked', async () => {
+  const available = availableCongestionControl() ?? [];
+  const missing = ['vegas', 'westwood', 'strata_nonesuch'].find((n) => !available.includes(n))!;
+  await withServer('127.0.0.1', async (port) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    const reported: Error[] = [];
+    attachSocketOptions(s, { congestion: missing, dscp: 46 }, (err) => reported.push(err));
+    try {
+      await connected(s);
+      assert.equal(reported.length, 1);
+      assert.match(reported[0]!.message, new RegExp(`'${missing}' is not available`));
+      assert.equal(getTos(socketFd(s)!), 0, 'none of the options reached the socket');
+    } finally {
+      s.destroy();
+    }
+  });
+});

@@ -342,10 +342,11 @@ export type AttachResult = 'now' | 'before-connect';
 
 /**
  * Apply options to a `net.Socket` (plain TCP or TLS): at once when it has an fd, else on the fd
- * this function creates right before each connect attempt. Synchronous failures throw; a failure
- * at connect time destroys the socket with the SocketOptionError (before any data is written).
+ * this function creates right before each connect attempt. Synchronous failures throw. A failure
+ * at connect time destroys the socket with the SocketOptionError (before any data is written) —
+ * or, with `onConnectError`, is handed to it and the attempt goes on unmarked on libuv's own fd.
  */
-export function attachSocketOptions(socket: Socket, options: SocketOptions): AttachResult {
+export function attachSocketOptions(socket: Socket, options: SocketOptions, onConnectError?: (err: Error) => void): AttachResult {
   loadLibc();
   const fd = socketFd(socket);
   if (fd !== undefined) {
@@ -357,6 +358,11 @@ export function attachSocketOptions(socket: Socket, options: SocketOptions): Att
     try {
       preopen(socket, options, addressType === 6 ? AF_INET6 : AF_INET);
     } catch (err) {
+      // preopen closed its fd: the attempt goes on with libuv's own, unmarked.
+      if (onConnectError) {
+        onConnectError(err as Error);
+        return;
+      }
       // Not synchronously: net's internalConnect uses the handle right after this event. The
       // attempt starts on libuv's own fd, and the socket is gone before it could send a byte.
       process.nextTick(() => socket.destroy(err as Error));
