@@ -1,24 +1,26 @@
 /**
  * @module config/loader
  * Configuration from disk: one file, or every *.yaml / *.yml / *.json file of a directory
- * (in name order). loadConfig() reads, decodes and compiles; watch.ts repeats it on change. Expected failures — a missing file, a syntax error, an
+ * (in name order). loadConfig() reads, decodes and compiles (loadResources() stops before compiling);
+ * watch.ts repeats it on change. Expected failures — a missing file, a syntax error, an
  * invalid resource — are error results naming the file, never exceptions.
  */
-import { fail } from '../errors.js';
+import { fail, ok } from '../errors.js';
 import type { Decoded, FieldError } from '../errors.js';
 import { compileSnapshot } from './compile.js';
 import { decodeResources } from './decode.js';
 import type { Resource } from './resources.js';
 import type { Snapshot } from './snapshot.js';
-import type { ReadResult } from './sources.js';
 import { readSources } from './sources.js';
 
 export async function loadConfig(pathOrDir: string): Promise<Decoded<Snapshot>> {
-  return compileFiles(await readSources(pathOrDir), pathOrDir);
+  const resources = await loadResources(pathOrDir);
+  return resources.ok ? compileSnapshot(resources.value, pathOrDir) : resources;
 }
 
-/** Decode every file, then compile them together. */
-function compileFiles(read: ReadResult, source: string): Decoded<Snapshot> {
+/** Read and decode every file (not compiled): all resources, or every error of every file. */
+export async function loadResources(pathOrDir: string): Promise<Decoded<Resource[]>> {
+  const read = await readSources(pathOrDir);
   if (read.errors.length > 0) return fail(read.errors);
   const resources: Resource[] = [];
   const errors: FieldError[] = [];
@@ -27,7 +29,5 @@ function compileFiles(read: ReadResult, source: string): Decoded<Snapshot> {
     if (d.ok) resources.push(...d.value);
     else errors.push(...d.errors);
   }
-  if (errors.length > 0) return fail(errors);
-  return compileSnapshot(resources, source);
+  return errors.length > 0 ? fail(errors) : ok(resources);
 }
-

@@ -9,13 +9,12 @@
  * its `gateway` listener. Hot reload, xDS and drain work as in `strata proxy`.
  */
 import { fail } from '../../errors.js';
-import type { Decoded, FieldError } from '../../errors.js';
+import type { Decoded } from '../../errors.js';
 import { compileSnapshot } from '../../config/compile.js';
-import { decodeResources } from '../../config/decode.js';
 import { API_VERSION } from '../../config/resources.js';
 import type { Resource, SidecarResource } from '../../config/resources.js';
 import type { Snapshot } from '../../config/snapshot.js';
-import { readSources } from '../../config/sources.js';
+import { loadResources } from '../../config/loader.js';
 import { compileLocal } from '../../proxy/xds/local.js';
 import { commonFlags, nodeIdFor, serveSidecar } from '../serve-sidecar.js';
 import type { Verb } from '../verb.js';
@@ -53,17 +52,9 @@ export function gatewayResources(resources: readonly Resource[], flags: GatewayF
 }
 
 async function loadGateway(path: string, flags: GatewayFlags, xds: boolean): Promise<Decoded<Snapshot>> {
-  const read = await readSources(path);
-  if (read.errors.length > 0) return fail(read.errors);
-  const resources: Resource[] = [];
-  const errors: FieldError[] = [];
-  for (const f of read.files) {
-    const d = decodeResources(f.text, f.path);
-    if (d.ok) resources.push(...d.value);
-    else errors.push(...d.errors);
-  }
-  if (errors.length > 0) return fail(errors);
-  const all = gatewayResources(resources, flags);
+  const resources = await loadResources(path);
+  if (!resources.ok) return resources;
+  const all = gatewayResources(resources.value, flags);
   const compiled = xds ? compileLocal(all, path) : compileSnapshot(all, path);
   if (compiled.ok && !compiled.value.sidecar.gateway) {
     return fail([{ source: path, path: 'spec.gateway', message: 'a gateway needs a listener: give --port or set gateway.port in the Sidecar' }]);

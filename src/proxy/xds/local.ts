@@ -5,27 +5,16 @@
  * endpoints) so the file compiles; the placeholders are dropped from the result, and xDS
  * supplies the real clusters and routes (merge.ts).
  */
-import { fail } from '../../errors.js';
-import type { Decoded, FieldError } from '../../errors.js';
+import type { Decoded } from '../../errors.js';
 import { compileSnapshot } from '../../config/compile.js';
-import { decodeResources } from '../../config/decode.js';
 import type { Resource, ServiceResource, SidecarResource } from '../../config/resources.js';
 import type { Snapshot } from '../../config/snapshot.js';
-import { readSources } from '../../config/sources.js';
+import { loadResources } from '../../config/loader.js';
 
 /** Read, decode and compile a sidecar file (or directory) whose services may come from xDS. */
 export async function loadLocalConfig(pathOrDir: string): Promise<Decoded<Snapshot>> {
-  const read = await readSources(pathOrDir);
-  if (read.errors.length > 0) return fail(read.errors);
-  const resources: Resource[] = [];
-  const errors: FieldError[] = [];
-  for (const f of read.files) {
-    const d = decodeResources(f.text, f.path);
-    if (d.ok) resources.push(...d.value);
-    else errors.push(...d.errors);
-  }
-  if (errors.length > 0) return fail(errors);
-  return compileLocal(resources, pathOrDir);
+  const resources = await loadResources(pathOrDir);
+  return resources.ok ? compileLocal(resources.value, pathOrDir) : resources;
 }
 
 /** Compile with placeholder Services for the outbound ports' unknown services, then drop them. */
