@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, STRATA_BIN, freePort, request, waitFor } from './lib/harness.js';
+import { ROOT, STRATA_BIN, request, waitFor } from './lib/harness.js';
 
 const exec = promisify(execFile);
 
@@ -76,7 +76,7 @@ spec: {}
 });
 
 test('strata demo serves traffic through its sidecars and stops cleanly on SIGINT', async () => {
-  const base = await freePortRange(7);
+  const base = await demoBasePort();
   const proc = spawn(process.execPath, [STRATA_BIN, 'demo', '--base-port', String(base), '--rps', '10'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -104,16 +104,20 @@ test('strata demo serves traffic through its sidecars and stops cleanly on SIGIN
   }
 });
 
-/** A run of `n` consecutive free loopback ports (the demo takes a base port). */
-async function freePortRange(n: number): Promise<number> {
-  for (let tries = 0; tries < 30; tries++) {
-    const p = await freePort();
-    if (p > 60000) continue;
+/**
+ * A --base-port for `strata demo` whose every port is free: the demo listens on base, base+1,
+ * base+10, base+80 and base+100… (one per service). Picked below the kernel's ephemeral range
+ * (32768+), so no outgoing connection or port-0 listener of another test can take one meanwhile.
+ */
+async function demoBasePort(): Promise<number> {
+  const offsets = [0, 1, 10, 80, 100, 101, 102, 103, 104, 105];
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
-    for (let i = 1; i < n && ok; i++) ok = await isFree(p + i);
-    if (ok) return p;
+    for (const o of offsets) if (!(ok = await isFree(base + o))) break;
+    if (ok) return base;
   }
-  throw new Error('no free port range');
+  throw new Error('no free demo port range');
 }
 
 async function isFree(port: number): Promise<boolean> {
@@ -146,7 +150,7 @@ test('bootstrap grpc prints what a proxyless gRPC client needs, and refuses bad 
 });
 
 test('a reader that closes the pipe early does not make the CLI crash', async () => {
-  const base = await freePortRange(7);
+  const base = await demoBasePort();
   const proc = spawn(process.execPath, [STRATA_BIN, 'demo', '--base-port', String(base), '--rps', '0', '--duration', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
