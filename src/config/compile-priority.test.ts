@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compileMesh } from '../control/mesh-compile.js';
 import { decodeResources } from './decode.js';
+import { formatFieldError } from '../errors.js';
+import type { MarkingEnvironment } from '../net/marking.js';
+import { machineEnvironment, setMachineEnvironment } from './compile-priority.js';
 import { SIDECAR, build, docs, errorAt, errorsOf, registerFakes, service, valueOf } from './test-support.js';
 
 registerFakes();
@@ -234,4 +237,58 @@ test('examples/priority.yaml is valid', () => {
   const s = valueOf(build(readFileSync(path, 'utf8'), path));
   assert.ok(s.priority);
   assert.deepEqual(s.priority.classes.map((c) => c.name), ['latency-sensitive', 'default', 'bulk', 'batch']);
+});
+
+// ---- socket options against the machine (net/marking.ts checkClassOptions) ------------------
+
+/** A machine offering reno, bbr and cubic, unprivileged sockets limited to reno and bbr. */
+const MACHINE: MarkingEnvironment = { available: ['reno', 'bbr', 'cubic'], allowed: ['reno', 'bbr'], netAdmin: false, supported: true };
+
+function withMachine<T>(env: MarkingEnvironment, f: () => T): T {
+  setMachineEnvironment(env);
+  try {
+    return f();
+  } finally {
+    setMachineEnvironment(undefined);
+  }
+}
+
+test('sidecar compile: a congestion control this machine lacks is an error with file, resource and field', () => {
+  const errors = withMachine(MACHINE, () => errorsOf(build(docs(SIDECAR, cls('x', '{ rank: 400, congestion: vegas }')), 'prio.yaml')));
+  assert.deepEqual(errors.map(formatFieldError), [
+    "prio.yaml: PriorityClass/x: spec.congestion: TCP congestion control 'vegas' is not available: /proc/sys/net/ipv4/tcp_available_congestion_control lists reno bbr cubic",
+  ]);
+});
+
+test('sidecar compile: privileges — SO_PRIORITY above 6 and a congestion control not allowed need CAP_NET_ADMIN', () => {
+  const text = docs(SIDECAR, cls('htb', '{ rank: 400, soPriority: 65552, congestion: cubic }'));
+  const errors = withMachine(MACHINE, () => errorsOf(build(text)));
+  assert.match(errorAt(errors, 'spec.soPriority', 'PriorityClass/htb')?.message ?? '', /65552 needs CAP_NET_ADMIN/);
+  assert.match(errorAt(errors, 'spec.congestion', 'PriorityClass/htb')?.message ?? '', /'cubic' is available but not allowed without CAP_NET_ADMIN/);
+  withMachine({ ...MACHINE, netAdmin: true }, () => valueOf(build(text)));
+});
+
+test('sidecar compile: built-in classes are not checked (latency-sensitive asks for bbr, absent here)', () => {
+  withMachine({ ...MACHINE, available: ['reno'] }, () => valueOf(build(docs(SIDECAR, pol('p', '  rules:\n    - { class: latency-sensitive }\n')))));
+});
+
+test('mesh compile (control plane): ranges only, the sidecars\' machines may differ', () => {
+  const d = decodeResources(docs(cls('x', '{ rank: 400, congestion: vegas, soPriority: 65552 }')), 'mesh.yaml');
+  assert.ok(d.ok, JSON.stringify(!d.ok && d.errors));
+  const m = withMachine({ ...MACHINE, available: ['reno'] }, () => compileMesh(d.value, []));
+  assert.ok(m.ok, JSON.stringify(!m.ok && m.errors));
+  assert.equal(m.value.priority?.classes.find((c) => c.name === 'x')?.congestion, 'vegas');
+});
+
+test('the machine is read once and kept; where socket options cannot be set, only ranges are checked', () => {
+  setMachineEnvironment(undefined);
+  const first = machineEnvironment();
+  assert.equal(machineEnvironment(), first);
+  if (first.supported && first.available) {
+    const missing = ['vegas', 'westwood', 'htcp'].find((a) => !first.available?.includes(a));
+    if (missing) {
+      const errors = errorsOf(build(docs(SIDECAR, cls('x', `{ rank: 400, congestion: ${missing} }`))));
+      assert.match(errorAt(errors, 'spec.congestion', 'PriorityClass/x')?.message ?? '', /is not available/);
+    }
+  }
 });

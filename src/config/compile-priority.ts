@@ -8,7 +8,21 @@
  * Priority is off (undefined) unless something declares it: a class, a policy, a Sidecar
  * `priority` block or a gateway listener. Used by compileSnapshot() and the control plane's
  * compileMesh().
+ *
+ * A declared class's socket options (dscp, soPriority, congestion) go through
+ * net/marking.ts checkClassOptions(). Where they will be used — a sidecar's own compile — they
+ * are checked against what this machine's kernel offers (tcp_available_congestion_control),
+ * read once per process (setMachineEnvironment() replaces it in tests). Privileges are not a
+ * configuration error: without CAP_NET_ADMIN a class asking for SO_PRIORITY above 6 or a
+ * congestion control outside tcp_allowed_congestion_control is applied unmarked, and the
+ * sidecar says so once per class (net/marking.ts) — the same file must validate on a
+ * developer's machine and run on a privileged host.
+ * The mesh view (no Sidecar: the control plane) checks ranges only: the sidecars' machines may
+ * differ; each sidecar checks what it receives (proxy/xds/listener.ts).
  */
+import type { FieldError } from '../errors.js';
+import { checkClassOptions, currentMarkingEnvironment } from '../net/marking.js';
+import type { MarkingEnvironment } from '../net/marking.js';
 import type { Diagnostics } from './compile-context.js';
 import { byCodePoint, describeResource } from './compile-context.js';
 import { DEFAULT_ADAPTIVE_LIMIT, DEFAULT_ADMISSION, DEFAULT_API_KEY_HEADER, DEFAULT_PRIORITY_CLASS, DEFAULT_PRIORITY_CLASSES } from './defaults.js';
@@ -22,6 +36,47 @@ export interface PriorityInputs {
   policies: readonly PriorityPolicyResource[];
   /** The sidecar being compiled (absent for the mesh view). */
   sidecar?: SidecarResource;
+  /**
+   * What declared classes' socket options are checked against. Default: this machine when a
+   * Sidecar is compiled (machineEnvironment()), else ranges only (RANGE_CHECKS).
+   */
+  socketChecks?: MarkingEnvironment;
+}
+
+/** Checks that need no machine: DSCP and SO_PRIORITY ranges, the shape of a congestion control name. */
+export const RANGE_CHECKS: Readonly<MarkingEnvironment> = Object.freeze({ netAdmin: true, supported: true });
+
+let machine: MarkingEnvironment | undefined;
+
+/**
+ * This machine, for class checks: the congestion controls its kernel offers, read on first use
+ * and kept (privileges are not checked, see above). Where socket options cannot be set at all
+ * (not Linux, no koffi) the sidecar does not mark sockets, so only ranges are checked.
+ */
+export function machineEnvironment(): MarkingEnvironment {
+  if (!machine) {
+    const env = currentMarkingEnvironment();
+    machine = env.supported ? { ...env, netAdmin: true } : RANGE_CHECKS;
+  }
+  return machine;
+}
+
+/** Tests: check against `env` instead of this machine (undefined: read the machine again on next use). */
+export function setMachineEnvironment(env: MarkingEnvironment | undefined): void {
+  machine = env;
+}
+
+/** The socket-option problems of a class, every field path prefixed with `path`. */
+export function classSocketProblems(c: Pick<PriorityClassSpec, 'dscp' | 'soPriority' | 'congestion'>, path: string, env: MarkingEnvironment): FieldError[] {
+  return checkClassOptions(
+    {
+      ...(c.dscp !== undefined && { dscp: c.dscp }),
+      ...(c.soPriority !== undefined && { soPriority: c.soPriority }),
+      ...(c.congestion !== undefined && { congestion: c.congestion }),
+    },
+    path,
+    env,
+  );
 }
 
 /** True when anything in the inputs asks for request priority. */
@@ -32,7 +87,8 @@ export function priorityDeclared(inputs: PriorityInputs): boolean {
 
 export function compilePriority(diag: Diagnostics, inputs: PriorityInputs): PrioritySpec | undefined {
   if (!priorityDeclared(inputs)) return undefined;
-  const classes = compileClasses(diag, inputs.classes);
+  const env = inputs.socketChecks ?? (inputs.sidecar ? machineEnvironment() : RANGE_CHECKS);
+  const classes = compileClasses(diag, inputs.classes, env);
   const names = new Set(classes.map((c) => c.name));
   const known = (): string => [...names].join(', ');
 
@@ -73,7 +129,7 @@ export function compilePriority(diag: Diagnostics, inputs: PriorityInputs): Prio
   };
 }
 
-function compileClasses(diag: Diagnostics, declared: readonly PriorityClassResource[]): PriorityClassSpec[] {
+function compileClasses(diag: Diagnostics, declared: readonly PriorityClassResource[], env: MarkingEnvironment): PriorityClassSpec[] {
   const byName = new Map<string, { spec: PriorityClassSpec; from?: PriorityClassResource }>();
   for (const d of DEFAULT_PRIORITY_CLASSES) byName.set(d.name, { spec: { ...d } });
   const declaredBy = new Map<string, PriorityClassResource>();
@@ -86,6 +142,7 @@ function compileClasses(diag: Diagnostics, declared: readonly PriorityClassResou
     }
     declaredBy.set(name, r);
     const s = r.spec;
+    for (const e of classSocketProblems(s, 'spec', env)) diag.add(r, e.path, e.message);
     byName.set(name, {
       spec: {
         name,

@@ -356,6 +356,10 @@ test('a host answered by two services', () => {
   expectError(docs(SIDECAR, service('a'), service('b', '  aliases: [A]\n')), 'Service/b', 'spec.aliases[0]', /host "a" is already answered by service "a"/);
 });
 
+test("an alias in Strata's own namespace is refused", () => {
+  expectError(docs(SIDECAR, service('a', '  aliases: [ok.example, Strata.Priority]\n')), 'Service/a', 'spec.aliases[1]', /reserved for Strata's own xDS resources/);
+});
+
 test('errors across resources are all reported together', () => {
   const errors = errorsOf(
     build(

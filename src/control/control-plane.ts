@@ -11,7 +11,9 @@
  * Per service: a Cluster and its ClusterLoadAssignment; for HTTP services (http, http2,
  * grpc) also a RouteConfiguration `<service>-routes` holding the service's virtual host, and
  * an API Listener named after the service and each of its aliases — what a proxyless gRPC
- * client dialing `xds:///<service>` subscribes to.
+ * client dialing `xds:///<service>` subscribes to. When the mesh has PriorityClass or
+ * PriorityPolicy resources, the sidecar rendering also holds the Listener `strata.priority`
+ * (xds/priority-xds.ts): classes, rules and default class, in every sidecar's set.
  *
  * The store is the caller's: `close()` stops the servers and the watch, not the store.
  */
@@ -31,6 +33,7 @@ import {
 } from '../xds/protos.js';
 import type { XdsAny } from '../xds/protos.js';
 import { apiListenerToXds, clusterToXds, endpointsToXds, hashPoliciesOf, routesToXds } from '../xds/to-xds.js';
+import { PRIORITY_LISTENER_NAME, meshPriorityOf, priorityListenerToXds } from '../xds/priority-xds.js';
 import { logger } from '../util/log.js';
 import type { Logger } from '../util/log.js';
 import { ApiServer, DEFAULT_API_PORT, storeStatus } from './api/server.js';
@@ -38,7 +41,7 @@ import type { StatusReport } from './api/server.js';
 import { compileMesh } from './mesh-compile.js';
 import type { MeshSpec } from './mesh-compile.js';
 import { MESH_GROUP, groupOfNode, indexMesh, parseGroup, scopedSet } from './scope.js';
-import type { MeshIndex, RouteFlavor } from './scope.js';
+import type { MeshIndex, Rendering } from './scope.js';
 import type { Store, WatchHandle } from './store/store.js';
 import { AdsServer } from './xds/ads-server.js';
 import { SnapshotCache } from './xds/snapshot-cache.js';
@@ -94,7 +97,7 @@ export class ControlPlane {
   #closed = false;
   #revision = 0;
   #lastErrors: FieldError[] = [];
-  #full: Record<RouteFlavor, ResourceSet> = { proxyless: new Map(), full: new Map() };
+  #full: Record<Rendering, ResourceSet> = { proxyless: new Map(), full: new Map(), sidecar: new Map() };
   #index: MeshIndex = new Map();
   readonly #encoded = new XdsEncodingCache();
   #ports: { api: number; xds: number } | undefined;
@@ -259,17 +262,17 @@ export class ControlPlane {
     return revision;
   }
 
-  /** The resources of a group: the whole mesh or its scoped part, in the group's route flavor. */
+  /** The resources of a group: the whole mesh or its scoped part, in the group's rendering. */
   #resources(key: string): ResourceSet {
-    const { flavor, dependencies } = parseGroup(key);
-    const full = this.#full[flavor];
+    const { rendering, dependencies } = parseGroup(key);
+    const full = this.#full[rendering];
     return dependencies ? scopedSet(full, this.#index, dependencies) : full;
   }
 }
 
 /** Every xDS resource of the mesh: all four types, present even when empty (so removals reach clients). */
-export function meshToXds(mesh: MeshSpec, flavor: RouteFlavor = 'proxyless'): ResourceSet {
-  return meshToXdsFlavors(mesh)[flavor];
+export function meshToXds(mesh: MeshSpec, rendering: Rendering = 'proxyless'): ResourceSet {
+  return meshToXdsFlavors(mesh)[rendering];
 }
 
 /**
@@ -303,11 +306,14 @@ export class XdsEncodingCache {
 }
 
 /**
- * The mesh in both route renderings. They share every Cluster, ClusterLoadAssignment and
- * Listener object, and every RouteConfiguration without a direct response (encoded once).
- * With `cache`, resources whose input did not change since the last call are reused as is.
+ * The mesh in every rendering (scope.ts Rendering): both route flavors, and the sidecar one —
+ * the full flavor plus, when the mesh declares priority, the Listener `strata.priority` (it
+ * takes that name even if a service or alias has it). They share every Cluster,
+ * ClusterLoadAssignment and Listener object, and every RouteConfiguration without a direct
+ * response (encoded once). With `cache`, resources whose input did not change since the last
+ * call are reused as is.
  */
-export function meshToXdsFlavors(mesh: MeshSpec, cache: XdsEncodingCache = new XdsEncodingCache()): Record<RouteFlavor, ResourceSet> {
+export function meshToXdsFlavors(mesh: MeshSpec, cache: XdsEncodingCache = new XdsEncodingCache()): Record<Rendering, ResourceSet> {
   const cds = new Map<string, XdsAny>();
   const eds = new Map<string, XdsAny>();
   const lds = new Map<string, XdsAny>();
@@ -331,15 +337,21 @@ export function meshToXdsFlavors(mesh: MeshSpec, cache: XdsEncodingCache = new X
       if (!lds.has(name)) lds.set(name, cache.get(`l\0${name}\0${rc}`, () => pack(LISTENER_TYPE_URL, apiListenerToXds(name, rc))));
     }
   }
+  let sidecarLds = lds;
+  if (mesh.priority) {
+    const p = meshPriorityOf(mesh.priority);
+    sidecarLds = new Map(lds);
+    sidecarLds.set(PRIORITY_LISTENER_NAME, cache.get(`p\0${JSON.stringify(p, exactJson)}`, () => pack(LISTENER_TYPE_URL, priorityListenerToXds(p))));
+  }
   cache.commit();
-  const set = (routes: Map<string, XdsAny>): ResourceSet =>
+  const set = (routes: Map<string, XdsAny>, listeners = lds): ResourceSet =>
     new Map([
       [CLUSTER_TYPE_URL, cds],
       [CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, eds],
-      [LISTENER_TYPE_URL, lds],
+      [LISTENER_TYPE_URL, listeners],
       [ROUTE_CONFIGURATION_TYPE_URL, routes],
     ]);
-  return { proxyless: set(rds), full: set(fullRds) };
+  return { proxyless: set(rds), full: set(fullRds), sidecar: set(fullRds, sidecarLds) };
 }
 
 /**
@@ -400,7 +412,7 @@ async function resolveEndpoints(mesh: MeshSpec, log: Logger): Promise<MeshSpec> 
       return { ...c, endpoints };
     }),
   );
-  return { clusters, virtualHosts: mesh.virtualHosts };
+  return { ...mesh, clusters };
 }
 
 function shortType(typeUrl: string): string {

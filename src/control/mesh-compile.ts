@@ -33,7 +33,7 @@ import type { EndpointRegistration } from './store/store.js';
 export interface MeshSpec {
   clusters: ClusterSpec[];
   virtualHosts: VirtualHostSpec[];
-  /** Priority classes and classification rules, when any PriorityClass / PriorityPolicy exists (not yet sent over xDS). */
+  /** Priority classes and classification rules, when any PriorityClass / PriorityPolicy exists (sent to sidecars over xDS as the `strata.priority` listener). */
   priority?: PrioritySpec;
 }
 

@@ -6,7 +6,7 @@ import { decodeResources } from '../config/decode.js';
 import { meshToXds, meshToXdsFlavors, routeConfigName } from './control-plane.js';
 import { decodeResource } from '../xds/protos.js';
 import { compileMesh } from './mesh-compile.js';
-import { MESH_GROUP, dependenciesOf, dependenciesOfGroup, flavorOf, groupOfNode, indexMesh, metadataString, parseGroup, scopedSet } from './scope.js';
+import { MESH_GROUP, dependenciesOf, dependenciesOfGroup, flavorOf, groupOfNode, indexMesh, metadataString, parseGroup, renderingOf, scopedSet } from './scope.js';
 import { CDS, EDS, LDS, RDS } from './xds/test-resources.js';
 
 const MESH = `
@@ -89,7 +89,7 @@ test('groups: no metadata or * is the whole mesh; dependency sets are normalised
   assert.equal(metadataString('junk', 'k'), undefined);
 });
 
-test('sidecars and Envoy take the full route rendering; other clients the proxyless one', () => {
+test('sidecars and Envoy take the full route rendering (in groups of their own); other clients the proxyless one', () => {
   const meta = (fields: Record<string, string>) => ({ fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) });
   assert.equal(flavorOf({ id: 'a', metadata: meta({ 'strata.kind': 'sidecar' }) }), 'full');
   assert.equal(flavorOf({ id: 'a', metadata: meta({ 'strata.kind': 'envoy' }) }), 'full');
@@ -97,10 +97,18 @@ test('sidecars and Envoy take the full route rendering; other clients the proxyl
   assert.equal(flavorOf({ id: 'a' }), 'proxyless');
   const key = groupOfNode({ id: 's', metadata: meta({ 'strata.kind': 'sidecar', 'strata.dependencies': 'web' }) });
   assert.equal(key, 'full:deps:web');
-  assert.deepEqual(parseGroup(key), { flavor: 'full', dependencies: ['web'] });
+  assert.deepEqual(parseGroup(key), { flavor: 'full', rendering: 'sidecar', dependencies: ['web'] });
   assert.equal(groupOfNode({ id: 's', metadata: meta({ 'strata.kind': 'sidecar' }) }), 'full:mesh');
-  assert.deepEqual(parseGroup('full:mesh'), { flavor: 'full', dependencies: undefined });
-  assert.deepEqual(parseGroup('mesh'), { flavor: 'proxyless', dependencies: undefined });
+  assert.deepEqual(parseGroup('full:mesh'), { flavor: 'full', rendering: 'sidecar', dependencies: undefined });
+  assert.deepEqual(parseGroup('mesh'), { flavor: 'proxyless', rendering: 'proxyless', dependencies: undefined });
+  // Envoy: the full routes but not Strata's own resources, so not the sidecars' group.
+  assert.equal(renderingOf({ id: 'e', metadata: meta({ 'strata.kind': 'envoy' }) }), 'full');
+  assert.equal(renderingOf({ id: 's', metadata: meta({ 'strata.kind': 'sidecar' }) }), 'sidecar');
+  const envoy = groupOfNode({ id: 'e', metadata: meta({ 'strata.kind': 'envoy', 'strata.dependencies': 'web' }) });
+  assert.equal(envoy, 'envoy:deps:web');
+  assert.deepEqual(parseGroup(envoy), { flavor: 'full', rendering: 'full', dependencies: ['web'] });
+  assert.deepEqual(parseGroup('envoy:mesh'), { flavor: 'full', rendering: 'full', dependencies: undefined });
+  assert.deepEqual(dependenciesOfGroup('envoy:deps:a,b'), ['a', 'b']);
 
   const d = decodeResources(
     `${MESH}---
@@ -130,4 +138,34 @@ spec:
   assert.equal(routesOf(proxyless), 1, 'and left out for proxyless gRPC');
   assert.equal(full.get(CDS), proxyless.get(CDS), 'clusters are shared, not encoded twice');
   assert.equal(full.get(RDS)?.get('web-routes'), proxyless.get(RDS)?.get('web-routes'), 'route configs without direct responses are shared');
+});
+
+test('priority: the strata.priority Listener is in the sidecar rendering only, and in every scoped set cut from it', () => {
+  const d = decodeResources(
+    `${MESH}---
+apiVersion: strata.dev/v1alpha1
+kind: PriorityPolicy
+metadata: { name: p }
+spec:
+  rules: [ { match: { path: { prefix: /export } }, class: bulk } ]
+`,
+    'mesh.yaml',
+  );
+  assert.ok(d.ok, JSON.stringify(!d.ok && d.errors));
+  const m = compileMesh(d.value, []);
+  assert.ok(m.ok, JSON.stringify(!m.ok && m.errors));
+  const sets = meshToXdsFlavors(m.value);
+  assert.ok(sets.sidecar.get(LDS)?.has('strata.priority'));
+  assert.equal(sets.full.get(LDS)?.has('strata.priority'), false, 'not for Envoy');
+  assert.equal(sets.proxyless.get(LDS)?.has('strata.priority'), false, 'not for proxyless gRPC');
+  assert.equal(sets.sidecar.get(LDS)?.get('web'), sets.full.get(LDS)?.get('web'), 'service listeners are shared');
+  assert.equal(sets.sidecar.get(RDS), sets.full.get(RDS));
+  const index = indexMesh(m.value, routeConfigName, (h) => [h.name, ...h.domains.filter((x) => x !== h.name)]);
+  assert.deepEqual(names(scopedSet(sets.sidecar, index, ['web']), LDS), ['strata.priority', 'web', 'www.example']);
+  assert.deepEqual(names(scopedSet(sets.sidecar, index, []), LDS), ['strata.priority'], 'mesh-wide: even with no dependency');
+  assert.deepEqual(names(scopedSet(sets.full, index, []), LDS), []);
+  // No PriorityClass / PriorityPolicy: no listener.
+  const plain = compileMesh((decodeResources(MESH, 'mesh.yaml') as { value: Parameters<typeof compileMesh>[0] }).value, []);
+  assert.ok(plain.ok);
+  assert.equal(meshToXds(plain.value, 'sidecar').get(LDS)?.has('strata.priority'), false);
 });

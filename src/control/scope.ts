@@ -7,6 +7,8 @@
  * cluster its routes reach (a weighted split reaches several) — and nothing else. A client
  * that sends no `strata.dependencies` (a proxyless gRPC client, an Envoy, an older sidecar)
  * receives the whole mesh; proxyless clients still get only the names they subscribe to.
+ * Mesh-wide resources (MESH_WIDE_LISTENERS: the `strata.priority` Listener, which only the
+ * sidecar rendering holds) are in every scoped set.
  *
  * Clients with the same dependency set (and route flavor, see RouteFlavor) share one group of
  * the snapshot cache, so 1,000 sidecars of one workload cost one computation per change.
@@ -22,6 +24,7 @@ import {
   ROUTE_CONFIGURATION_TYPE_URL,
 } from '../xds/protos.js';
 import type { XdsAny } from '../xds/protos.js';
+import { PRIORITY_LISTENER_NAME } from '../xds/priority-xds.js';
 
 export { metadataString };
 
@@ -33,6 +36,9 @@ export const KIND_METADATA = 'strata.kind';
 export const MESH_GROUP = 'mesh';
 const SCOPED_PREFIX = 'deps:';
 const FULL_PREFIX = 'full:';
+const ENVOY_PREFIX = 'envoy:';
+/** Listeners every client of the rendering that holds them receives, whatever its dependencies. */
+export const MESH_WIDE_LISTENERS: readonly string[] = [PRIORITY_LISTENER_NAME];
 
 /**
  * Which rendering of the routes a client takes: `full` (Strata sidecars, Envoy: every route,
@@ -42,11 +48,23 @@ const FULL_PREFIX = 'full:';
  */
 export type RouteFlavor = 'full' | 'proxyless';
 
+/**
+ * The resource set a group is cut from: the route flavor, plus `sidecar` — the full flavor
+ * with Strata's own resources (the `strata.priority` Listener) that only Strata sidecars
+ * understand (Envoy takes no API listener over LDS; proxyless clients never ask for it).
+ */
+export type Rendering = RouteFlavor | 'sidecar';
+
 const FULL_KINDS = new Set(['sidecar', 'envoy']);
 
 export function flavorOf(node: XdsNode): RouteFlavor {
   const kind = metadataString(node.metadata, KIND_METADATA);
   return kind !== undefined && FULL_KINDS.has(kind) ? 'full' : 'proxyless';
+}
+
+/** The rendering a node receives: `sidecar` for Strata sidecars, else its route flavor. */
+export function renderingOf(node: XdsNode): Rendering {
+  return metadataString(node.metadata, KIND_METADATA) === 'sidecar' ? 'sidecar' : flavorOf(node);
 }
 const MAX_DEPENDENCIES = 1000;
 
@@ -102,21 +120,24 @@ export function dependenciesOf(node: XdsNode): string[] | undefined {
 
 /**
  * The snapshot-cache group of a node: `mesh`, or `deps:a,b,c` for a scoped client; prefixed
- * `full:` for clients that take the full route rendering.
+ * `full:` for Strata sidecars and `envoy:` for Envoy (both take the full route rendering;
+ * only sidecars get Strata's own resources).
  */
 export function groupOfNode(node: XdsNode): string {
   const deps = dependenciesOf(node);
   const scope = deps === undefined ? MESH_GROUP : `${SCOPED_PREFIX}${deps.join(',')}`;
-  return flavorOf(node) === 'full' ? `${FULL_PREFIX}${scope}` : scope;
+  const rendering = renderingOf(node);
+  return rendering === 'sidecar' ? `${FULL_PREFIX}${scope}` : rendering === 'full' ? `${ENVOY_PREFIX}${scope}` : scope;
 }
 
-/** What a group key stands for: the route flavor, and the dependencies (undefined: the whole mesh). */
-export function parseGroup(key: string): { flavor: RouteFlavor; dependencies: string[] | undefined } {
-  const flavor: RouteFlavor = key.startsWith(FULL_PREFIX) ? 'full' : 'proxyless';
-  const scope = flavor === 'full' ? key.slice(FULL_PREFIX.length) : key;
-  if (!scope.startsWith(SCOPED_PREFIX)) return { flavor, dependencies: undefined };
+/** What a group key stands for: the rendering (and its route flavor), and the dependencies (undefined: the whole mesh). */
+export function parseGroup(key: string): { flavor: RouteFlavor; rendering: Rendering; dependencies: string[] | undefined } {
+  const rendering: Rendering = key.startsWith(FULL_PREFIX) ? 'sidecar' : key.startsWith(ENVOY_PREFIX) ? 'full' : 'proxyless';
+  const flavor: RouteFlavor = rendering === 'proxyless' ? 'proxyless' : 'full';
+  const scope = rendering === 'sidecar' ? key.slice(FULL_PREFIX.length) : rendering === 'full' ? key.slice(ENVOY_PREFIX.length) : key;
+  if (!scope.startsWith(SCOPED_PREFIX)) return { flavor, rendering, dependencies: undefined };
   const rest = scope.slice(SCOPED_PREFIX.length);
-  return { flavor, dependencies: rest === '' ? [] : rest.split(',') };
+  return { flavor, rendering, dependencies: rest === '' ? [] : rest.split(',') };
 }
 
 /** The dependencies a group key stands for (undefined for a whole-mesh group). */
@@ -141,6 +162,7 @@ export function scopedSet(full: ResourceSet, index: MeshIndex, deps: readonly st
     for (const l of e.listeners) want[LISTENER_TYPE_URL].add(l);
     for (const r of e.routeConfigs) want[ROUTE_CONFIGURATION_TYPE_URL].add(r);
   }
+  for (const l of MESH_WIDE_LISTENERS) want[LISTENER_TYPE_URL].add(l);
   const pick = (typeUrl: string, names: ReadonlySet<string>): [string, Map<string, XdsAny>] => {
     const all = full.get(typeUrl);
     const out = new Map<string, XdsAny>();

@@ -46,12 +46,17 @@ export const ServiceSpecSchema = Type.Object(
 
 export type ServiceSpecInput = Static<typeof ServiceSpecSchema>;
 
+/** Host names Strata uses for its own resources (e.g. the `strata.priority` listener). */
+const RESERVED_PREFIX = 'strata.';
+
 function validateService(spec: ServiceSpecInput, path: string): FieldError[] {
   const errors: FieldError[] = [];
   const aliases = new Map<string, number>();
   spec.aliases?.forEach((a, i) => {
     const first = aliases.get(a.toLowerCase());
-    if (first !== undefined) errors.push({ path: `${path}.aliases[${i}]`, message: `duplicate alias ${JSON.stringify(a)} (also aliases[${first}])` });
+    if (a.toLowerCase().startsWith(RESERVED_PREFIX)) {
+      errors.push({ path: `${path}.aliases[${i}]`, message: `names starting with "${RESERVED_PREFIX}" are reserved for Strata's own xDS resources` });
+    } else if (first !== undefined) errors.push({ path: `${path}.aliases[${i}]`, message: `duplicate alias ${JSON.stringify(a)} (also aliases[${first}])` });
     else aliases.set(a.toLowerCase(), i);
   });
   const endpoints = new Map<string, number>();

@@ -19,6 +19,8 @@ import { SnapshotCache, resourceSet } from '../../control/xds/snapshot-cache.js'
 import { CDS, EDS, LDS, RDS, clusterSpec, hostsFor } from '../../control/xds/test-resources.js';
 import { CLUSTER_TYPE_URL, pack } from '../../xds/protos.js';
 import { apiListenerToXds, clusterToXds, endpointsToXds, routesToXds } from '../../xds/to-xds.js';
+import { priorityListenerToXds } from '../../xds/priority-xds.js';
+import type { MeshPrioritySpec } from '../../xds/priority-xds.js';
 import { Sidecar } from '../sidecar.js';
 import { AdsClient } from './ads-client.js';
 import type { XdsConfig } from './ads-client.js';
@@ -319,5 +321,73 @@ describe('sidecar ADS client: partial EDS/RDS responses', { timeout: 60_000 }, (
     set([pay, ship], [pay, ship], 'pay');
     await eventually('ship back with its endpoints', () => latest()?.clusters.length === 2);
     assert.deepEqual(ports(latest()), { pay: [8081], ship: [8082] });
+  });
+});
+
+describe('sidecar ADS client: priority from strata.priority', { timeout: 60_000 }, () => {
+  const cache = new SnapshotCache({ groupOf: () => 'g' });
+  const server = new AdsServer({ cache });
+  let client: AdsClient | undefined;
+
+  after(async () => {
+    client?.stop();
+    await server.close();
+  });
+
+  const gold = (congestion: string): MeshPrioritySpec => ({
+    classes: [{ name: 'gold', rank: 400, congestion, minShare: 0, shedOrder: 400 }, { name: 'default', rank: 200, minShare: 0, shedOrder: 200 }],
+    defaultClass: 'default',
+    rules: [{ name: 'p/r', match: { path: { prefix: '/checkout' } }, class: 'gold', trustIncoming: false }],
+  });
+
+  it('delivers the mesh priority beside the routes; a class this machine lacks is NACKed, the previous one stays', async () => {
+    const pay = clusterSpec('pay', [8081]);
+    const set = (priority: MeshPrioritySpec | undefined): void => {
+      cache.set(
+        'g',
+        resourceSet([
+          [CDS, [{ name: 'pay', any: pack(CDS, clusterToXds(pay)) }]],
+          [EDS, [{ name: 'pay', any: pack(EDS, endpointsToXds(pay)) }]],
+          [
+            LDS,
+            [
+              { name: 'pay', any: pack(LDS, apiListenerToXds('pay', 'pay-routes')) },
+              ...(priority ? [{ name: 'strata.priority', any: pack(LDS, priorityListenerToXds(priority)) }] : []),
+            ],
+          ],
+          [RDS, [{ name: 'pay-routes', any: pack(RDS, routesToXds('pay-routes', hostsFor('pay', 'pay'))) }]],
+        ]),
+      );
+    };
+    set(gold('reno'));
+    const port = await server.listen('127.0.0.1', 0);
+    const updates: XdsConfig[] = [];
+    client = new AdsClient({
+      servers: [`127.0.0.1:${port}`],
+      nodeId: 'priority-test',
+      initialBackoffMs: 50,
+      classChecks: { available: ['reno', 'cubic'], netAdmin: true, supported: true },
+      onUpdate: (c) => updates.push(c),
+    });
+    client.start();
+    await eventually('first config', () => updates.length === 1);
+    assert.deepEqual(updates[0]?.priority, gold('reno'));
+    assert.deepEqual(updates[0]?.virtualHosts.map((h) => h.name), ['pay'], 'strata.priority names no route configuration');
+
+    set(gold('vegas'));
+    await eventually('NACK seen by the server', () => server.status().find((c) => c.nodeId === 'priority-test')?.lastNack?.typeUrl === LDS);
+    assert.match(
+      server.status().find((c) => c.nodeId === 'priority-test')!.lastNack!.reason,
+      /^strata\.priority\.api_listener\.api_listener\.value\.classes\[0\]\.congestion: TCP congestion control 'vegas' is not available/,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(updates.length, 1, 'previous config kept');
+
+    set(gold('cubic'));
+    await eventually('fixed priority delivered', () => updates.length === 2);
+    assert.equal(updates[1]?.priority?.classes[0]?.congestion, 'cubic');
+    set(undefined);
+    await eventually('priority removed', () => updates.length === 3);
+    assert.equal(updates[2]?.priority, undefined);
   });
 });

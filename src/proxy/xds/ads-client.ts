@@ -1,7 +1,9 @@
 /**
  * @module proxy/xds/ads-client
  * A state-of-the-world ADS client for the sidecar. It subscribes CDS and LDS (wildcard), then
- * EDS for every cluster and RDS for every route configuration the listeners name. Each
+ * EDS for every cluster and RDS for every route configuration the listeners name; the LDS
+ * resource `strata.priority` (xds/priority-xds.ts) carries the mesh's priority classes and
+ * rules instead of routes (delivered as `XdsConfig.priority`). Each
  * response is decoded with xds/from-xds.ts: a valid one is ACKed (its version and nonce); an
  * LDS/CDS response replaces that type's resources (full state: a missing one is deleted), an
  * EDS/RDS response is merged by name (the server may send only what changed), and an EDS/RDS
@@ -17,6 +19,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterSpec, EndpointSpec, VirtualHostSpec } from '../../config/snapshot.js';
+import type { MarkingEnvironment } from '../../net/marking.js';
+import type { MeshPrioritySpec } from '../../xds/priority-xds.js';
 import type { FieldError } from '../../errors.js';
 import { adsService } from '../../control/xds/ads-proto.js';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../control/xds/ads-proto.js';
@@ -31,11 +35,14 @@ import {
 import { logger } from '../../util/log.js';
 import type { Logger } from '../../util/log.js';
 import { decodeApiListenerAny } from './listener.js';
+import type { ListenerValue } from './listener.js';
 
 /** What xDS contributes to a sidecar's Snapshot. */
 export interface XdsConfig {
   clusters: ClusterSpec[];
   virtualHosts: VirtualHostSpec[];
+  /** The mesh's priority classes, rules and default class, when the control plane has any (merge.ts). */
+  priority?: MeshPrioritySpec;
 }
 
 export interface AdsClientOptions {
@@ -50,6 +57,8 @@ export interface AdsClientOptions {
   onUpdate: (config: XdsConfig) => void;
   /** Called for every NACK sent (type URL and the error_detail message). */
   onNack?: (typeUrl: string, message: string) => void;
+  /** What delivered priority classes' socket options are checked against. Default: this machine. */
+  classChecks?: MarkingEnvironment;
   /** First reconnect delay (ms). Default 250. */
   initialBackoffMs?: number;
   /** Largest reconnect delay (ms). Default 10 000. */
@@ -86,7 +95,7 @@ export class AdsClient {
   readonly #log: Logger;
   readonly #cds: TypeState<ClusterSpec> = { version: '', nonce: '', resources: new Map() };
   readonly #eds: TypeState<EndpointSpec[]> = { version: '', nonce: '', resources: new Map() };
-  readonly #lds: TypeState<string> = { version: '', nonce: '', resources: new Map() };
+  readonly #lds: TypeState<ListenerValue> = { version: '', nonce: '', resources: new Map() };
   readonly #rds: TypeState<VirtualHostSpec[]> = { version: '', nonce: '', resources: new Map() };
   /** Types that have had a valid response since the client started. */
   readonly #received = new Set<string>();
@@ -247,7 +256,11 @@ export class AdsClient {
 
   #names(typeUrl: string): string[] {
     if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) return [...this.#cds.resources.keys()].sort();
-    if (typeUrl === ROUTE_CONFIGURATION_TYPE_URL) return [...new Set(this.#lds.resources.values())].sort();
+    if (typeUrl === ROUTE_CONFIGURATION_TYPE_URL) {
+      const names = new Set<string>();
+      for (const l of this.#lds.resources.values()) if (l.kind === 'routes') names.add(l.routeConfig);
+      return [...names].sort();
+    }
     return [];
   }
 
@@ -341,7 +354,7 @@ export class AdsClient {
         : typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL
           ? decodeClusterLoadAssignmentAny
           : typeUrl === LISTENER_TYPE_URL
-            ? decodeApiListenerAny
+            ? (any) => decodeApiListenerAny(any, this.#opts.classChecks)
             : decodeRouteConfigurationAny;
     const value = new Map<string, unknown>();
     const errors: FieldError[] = [];
@@ -378,7 +391,9 @@ export class AdsClient {
         virtualHosts.push(h);
       }
     }
-    const config: XdsConfig = { clusters, virtualHosts };
+    let priority: MeshPrioritySpec | undefined;
+    for (const l of this.#lds.resources.values()) if (l.kind === 'priority') priority = l.priority;
+    const config: XdsConfig = { clusters, virtualHosts, ...(priority && { priority }) };
     const key = JSON.stringify(config);
     if (key !== this.#lastDelivered) {
       this.#lastDelivered = key;

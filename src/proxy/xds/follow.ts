@@ -58,6 +58,8 @@ export class XdsFollower {
       ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
       metadata: this.#metadata(),
       log: this.#log,
+      // A refused xDS update shows in /config_dump like a refused file (the running config stays).
+      onNack: (typeUrl, message) => this.#sidecar.rejected([`xDS ${typeUrl.slice(typeUrl.lastIndexOf('.') + 1)}: ${message}`]),
       onUpdate: (cfg) => {
         this.#fromXds = cfg;
         this.#enqueue(async () => {

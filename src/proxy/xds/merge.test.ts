@@ -5,6 +5,7 @@ import { decodeResources } from '../../config/decode.js';
 import { clusterSpec, hostsFor } from '../../control/xds/test-resources.js';
 import { compileLocal } from './local.js';
 import { mergeSnapshot } from './merge.js';
+import type { MeshPrioritySpec } from '../../xds/priority-xds.js';
 
 const FILE = `apiVersion: strata.dev/v1alpha1
 kind: Sidecar
@@ -48,5 +49,44 @@ describe('sidecar file + xDS → Snapshot', () => {
     assert.equal(m.source, 'xds+sidecar.yaml');
     assert.equal(mergeSnapshot(s, xds).version, m.version);
     assert.notEqual(mergeSnapshot(s, { ...xds, clusters: [clusterSpec('orders', [8082])] }).version, m.version);
+  });
+
+  it('priority: classes, rules and default class from xDS replace the file\'s; the file\'s limits stay', () => {
+    const withPriority = `${FILE}---
+apiVersion: strata.dev/v1alpha1
+kind: PriorityClass
+metadata: { name: file-only }
+spec: { rank: 50 }
+---
+apiVersion: strata.dev/v1alpha1
+kind: PriorityPolicy
+metadata: { name: file-policy }
+spec:
+  rules: [ { match: { path: { prefix: /file } }, class: file-only } ]
+`.replace('  service: client\n', '  service: client\n  priority:\n    trustIncoming: false\n    outbound: { limit: { static: 7 } }\n');
+    const d = decodeResources(withPriority, 'sidecar.yaml');
+    assert.ok(d.ok, JSON.stringify(d));
+    const c = compileLocal(d.value, 'sidecar.yaml');
+    assert.ok(c.ok, JSON.stringify(c));
+    const s = c.value;
+    assert.ok(s.priority);
+    const mesh: MeshPrioritySpec = {
+      classes: [{ name: 'gold', rank: 400, minShare: 0, shedOrder: 400 }, { name: 'default', rank: 200, minShare: 0, shedOrder: 200 }],
+      defaultClass: 'default',
+      rules: [{ name: 'p/r', match: { path: { prefix: '/checkout' } }, class: 'gold', trustIncoming: false }],
+    };
+    const m = mergeSnapshot(s, { clusters: [], virtualHosts: [], priority: mesh });
+    assert.deepEqual(m.priority?.classes, mesh.classes, 'the mesh classes, not merged per class with the file\'s');
+    assert.deepEqual(m.priority?.rules, mesh.rules);
+    assert.equal(m.priority?.defaultClass, 'default');
+    assert.equal(m.priority?.trustIncoming, false, 'the Sidecar block stays');
+    assert.deepEqual(m.priority?.outbound?.limit, { kind: 'static', limit: 7 });
+    assert.equal(m.priority?.pools, 'per-class');
+    // Without priority from xDS, the file's is used as is.
+    assert.deepEqual(mergeSnapshot(s, { clusters: [], virtualHosts: [] }).priority, s.priority);
+    // A file without any priority: on with the defaults once the mesh sends it.
+    const plain = mergeSnapshot(local(), { clusters: [], virtualHosts: [], priority: mesh });
+    assert.deepEqual(plain.priority, { ...mesh, trustIncoming: true, pools: 'per-class', services: {} });
+    assert.equal(mergeSnapshot(local(), { clusters: [], virtualHosts: [] }).priority, undefined);
   });
 });
