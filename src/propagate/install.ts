@@ -3,8 +3,10 @@
  * Installs context propagation in this process: servers run each request's handlers in its
  * context (inbound.ts); node:http/https clients (outbound-http.ts) and undici — the built-in
  * fetch and the npm package (outbound-undici.ts) — add the context's headers to the requests
- * made on its behalf. Idempotent across copies of this module (a process-wide flag).
+ * made on its behalf; amqplib publishes carry them and consumers run in their message's
+ * context (amqp.ts). Idempotent across copies of this module (a process-wide flag).
  */
+import { installAmqp } from './amqp.js';
 import { installServers } from './inbound.js';
 import { installHttpClients } from './outbound-http.js';
 import { installUndici } from './outbound-undici.js';
@@ -19,5 +21,6 @@ export function installPropagation(): boolean {
   installServers();
   installHttpClients();
   installUndici();
+  installAmqp();
   return true;
 }
