@@ -6,13 +6,12 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import { ROOT, STRATA_BIN, freePorts, request, waitFor } from './lib/harness.js';
+import { alive, freePorts, request, spawnStrata, waitFor } from './lib/harness.js';
+import type { StrataProcess } from './lib/harness.js';
 
 /** A tiny app: reports its sidecar's /ready at startup, serves $PORT, /call calls $CALL through $HTTP_PROXY. */
 const APP = `
@@ -40,34 +39,17 @@ http.get(env.STRATA_SIDECAR_ADMIN + '/ready', (r) => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-interface Proc {
-  proc: ChildProcess;
-  out(): string;
-  exited: Promise<number | null>;
-}
+type Proc = StrataProcess;
 
 const started: Proc[] = [];
 const dirs: string[] = [];
 
 function strata(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const proc = spawn(process.execPath, [STRATA_BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const p = { proc, out: () => out, exited };
+  const p = spawnStrata(args, { env });
   started.push(p);
   return p;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const pidsOf = (out: string, name: string): { sidecar: number; app: number; inbound: number } => {
   const s = new RegExp(`${name}: sidecar ready \\(config [^)]*\\), pid (\\d+), inbound :(\\d+)`).exec(out);

@@ -6,43 +6,25 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, STRATA_BIN, freePorts, request, waitFor } from './lib/harness.js';
+import { ROOT, alive, freePorts, request, spawnStrata, waitFor } from './lib/harness.js';
+import type { StrataProcess } from './lib/harness.js';
 
 const DEMO_APP = join(ROOT, 'dist', 'src', 'demo', 'app.js');
 
-interface Proc {
-  proc: ChildProcess;
-  out(): string;
-  exited: Promise<number | null>;
-}
+type Proc = StrataProcess;
 
 const started: Proc[] = [];
 const dirs: string[] = [];
 
 function strata(args: string[], cwd = ROOT): Proc {
-  const proc = spawn(process.execPath, [STRATA_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const p = { proc, out: () => out, exited };
+  const p = spawnStrata(args, { cwd });
   started.push(p);
   return p;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Every child PID the runner reported (control plane, sidecars, apps). */
 function childPids(out: string): number[] {

@@ -257,3 +257,34 @@ export function startControl(store: string[], apiPort: number, xdsPort: number):
       }, timeoutMs).then(() => undefined),
   };
 }
+
+export interface StrataProcess {
+  proc: ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  out(): string;
+  exited: Promise<number | null>;
+}
+
+/** Run the CLI (`node bin/strata.js ARGS`) with its output collected. */
+export function spawnStrata(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): StrataProcess {
+  const proc = spawn(process.execPath, [STRATA_BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env && { env: { ...process.env, ...opts.env } }),
+  });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, out: () => out, exited };
+}
+
+/** Whether a process with this PID exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
