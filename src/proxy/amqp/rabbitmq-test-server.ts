@@ -7,9 +7,14 @@
  * (5–20 s); `stop()` ends the broker and its epmd by PID (SIGTERM, then SIGKILL of the process
  * group) and removes the directories. Should the test process exit without stop(), an exit
  * hook kills both (SIGKILL to their process groups).
+ *
+ * `start({ prefix })` runs the broker, epmd and the readiness probes behind a command prefix,
+ * e.g. `['ip', 'netns', 'exec', NS]` to run the broker inside a network namespace (its
+ * 127.0.0.1 is the namespace's loopback, reachable only from inside it). Without options it
+ * behaves as before.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,12 +93,44 @@ function answersAmqp(port: number): Promise<boolean> {
   });
 }
 
+export interface RabbitMqStartOptions {
+  /** Command prefix for the broker, epmd and the probes (e.g. `ip netns exec NS`). */
+  prefix?: readonly string[];
+}
+
+/** A probe run behind a prefix: a short Node script that exits 0 when the check passes. */
+const PROBE_SCRIPT = `
+const net = require('node:net');
+const [port, kind] = [Number(process.argv[1]), process.argv[2]];
+const s = net.connect({ host: '127.0.0.1', port });
+let got = Buffer.alloc(0);
+const done = (v) => { s.destroy(); process.exit(v ? 0 : 1); };
+s.setTimeout(2000, () => done(false));
+s.once('connect', () => (kind === 'amqp' ? s.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1])) : done(true)));
+s.on('data', (c) => {
+  got = Buffer.concat([got, c]);
+  if (got.length >= 11) done(got[0] === 1 && got.readUInt16BE(7) === 10 && got.readUInt16BE(9) === 10);
+});
+s.once('error', () => done(false));
+s.once('close', () => done(false));
+`;
+
+function probeBehind(prefix: readonly string[], port: number, kind: 'tcp' | 'amqp'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const [file, ...args] = prefix;
+    const child = spawn(file as string, [...args, process.execPath, '-e', PROBE_SCRIPT, String(port), kind], { stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
 export class RabbitMqTestServer {
   readonly dir: string;
   readonly nodeName: string;
   private broker: ChildProcess | undefined;
   private epmd: ChildProcess | undefined;
   private output = '';
+  private prefix: readonly string[] = [];
   /** If the test process exits without stop() (a crash), the broker and epmd must not outlive it. */
   private readonly onExit = (): void => {
     for (const c of [this.broker, this.epmd]) {
@@ -120,9 +157,10 @@ export class RabbitMqTestServer {
   }
 
   /** Start a broker and wait until it answers AMQP. Throws RABBITMQ_MISSING when absent. */
-  static async start(): Promise<RabbitMqTestServer> {
+  static async start(opts: RabbitMqStartOptions = {}): Promise<RabbitMqTestServer> {
     if (!existsSync(RABBITMQ_SERVER)) throw new Error(RABBITMQ_MISSING);
     const server = new RabbitMqTestServer(await freePort(), await freePort(), await freePort());
+    server.prefix = opts.prefix ?? [];
     try {
       await server.launch();
     } catch (err) {
@@ -168,7 +206,8 @@ export class RabbitMqTestServer {
 
   /** `rabbitmqctl list_queues name arguments` as {name → arguments text}. */
   listQueues(): Map<string, string> {
-    const r = spawnSync(RABBITMQCTL, ['-q', '-n', this.nodeName, 'list_queues', '--no-table-headers', 'name', 'arguments'], {
+    const [file, ...pre] = [...this.prefix, RABBITMQCTL];
+    const r = spawnSync(file as string, [...pre, '-q', '-n', this.nodeName, 'list_queues', '--no-table-headers', 'name', 'arguments'], {
       env: this.env(),
       encoding: 'utf8',
       timeout: 60_000,
@@ -192,6 +231,10 @@ export class RabbitMqTestServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  private spawnBehind(file: string, args: string[], opts: SpawnOptions): ChildProcess {
+    return spawnBehindPrefix(this.prefix, file, args, opts);
+  }
+
   private async launch(): Promise<void> {
     const d = this.dir;
     for (const sub of ['home', 'mnesia', 'log', 'plugins-expand']) mkdirSync(join(d, sub), { recursive: true });
@@ -205,18 +248,18 @@ export class RabbitMqTestServer {
     process.once('exit', this.onExit);
 
     // A private epmd in the foreground (our child, known PID): the broker registers there.
-    const epmd = spawn(epmdBinary(), ['-port', String(this.epmdPort), '-address', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const epmd = this.spawnBehind(epmdBinary(), ['-port', String(this.epmdPort), '-address', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.epmd = epmd;
     epmd.stdout?.on('data', keep);
     epmd.stderr?.on('data', keep);
     const deadline = Date.now() + START_DEADLINE_MS;
-    while (!(await canConnect(this.epmdPort))) {
+    while (!(await (this.prefix.length > 0 ? probeBehind(this.prefix, this.epmdPort, 'tcp') : canConnect(this.epmdPort)))) {
       if (epmd.exitCode !== null || Date.now() > deadline) throw new Error(`epmd on port ${this.epmdPort} did not start:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
 
     // Its own process group, so stop() can end the whole tree (script, beam, helpers) by PID.
-    const broker = spawn(RABBITMQ_SERVER, [], { env: this.env(), cwd: d, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const broker = this.spawnBehind(RABBITMQ_SERVER, [], { env: this.env(), cwd: d, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.broker = broker;
     broker.stdout?.on('data', keep);
     broker.stderr?.on('data', keep);
@@ -226,11 +269,17 @@ export class RabbitMqTestServer {
     });
     while (Date.now() < deadline) {
       if (exited) throw new Error(`${exited}:\n${this.output}`);
-      if (await answersAmqp(this.port)) return;
+      if (await (this.prefix.length > 0 ? probeBehind(this.prefix, this.port, 'amqp') : answersAmqp(this.port))) return;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`rabbitmq-server on 127.0.0.1:${this.port} did not accept AMQP within ${START_DEADLINE_MS} ms:\n${this.output}`);
   }
+}
+
+/** spawn(), behind the prefix when there is one. */
+function spawnBehindPrefix(prefix: readonly string[], file: string, args: string[], opts: SpawnOptions): ChildProcess {
+  const [first, ...rest] = [...prefix, file];
+  return spawn(first as string, [...rest, ...args], opts);
 }
 
 /** SIGTERM the process (the broker's script stops the VM cleanly), SIGKILL its group after a grace period. */
