@@ -215,6 +215,9 @@ export class H1Connection implements RequestSink, BodySource, ResponseOwner {
 
   onComplete(): void {
     this.req?.endBody();
+    // The body is all here: a pause for it must not outlive it (the consumer's reads no longer
+    // ask for more). Bytes after it belong to the next request and wait in the stash.
+    this.readMore();
   }
 
   onParseError(err: RequestParseError): void {

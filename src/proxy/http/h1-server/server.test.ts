@@ -475,3 +475,34 @@ test('property: arbitrary bytes never crash the server; the answer is an HTTP er
   const ok = await get(h.port, '/still');
   assert.equal(ok.status, 200);
 });
+
+test('keep-alive: requests whose whole body (over the stream high-water mark) arrives with the head keep being read', async () => {
+  const h = await start(echo);
+  const s = net.connect(h.port, '127.0.0.1');
+  let text = '';
+  s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  const answered = (n: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`only ${(text.match(/HTTP\/1\.1 200/g) ?? []).length} of ${n} answered`)), 5000);
+      const check = (): void => {
+        if ((text.match(/HTTP\/1\.1 200/g) ?? []).length >= n) {
+          clearTimeout(t);
+          s.off('data', check);
+          resolve();
+        }
+      };
+      s.on('data', check);
+      check();
+    });
+  try {
+    for (let i = 1; i <= 4; i++) {
+      const body = Buffer.alloc(17_000 + i, 97);
+      // Head and body in one write: the parser sees the whole body, and its end, at once.
+      s.write(Buffer.concat([Buffer.from(`POST /big/${i} HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`), body]));
+      await answered(i);
+    }
+    assert.equal((text.match(/HTTP\/1\.1 200/g) ?? []).length, 4);
+  } finally {
+    s.destroy();
+  }
+});
