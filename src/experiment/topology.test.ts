@@ -26,6 +26,10 @@ test('sidecarResources: every sidecar file of every configuration loads; layers 
         assert.equal(/priority:/.test(text), c.proxy, `${c.id}/${name}: priority block only with the proxy layer`);
         assert.equal(/x-max-priority|maxPriorityQueues/.test(text), c.broker && (name === 'search' || name === 'worker'), `${c.id}/${name}: priority queues only with the broker layer`);
         assert.equal(/soPriority: 65552/.test(text), c.kernel, `${c.id}/${name}: htb classids only with the kernel layer`);
+        if (snap.ok && snap.value.priority) {
+          const marked = snap.value.priority.classes.filter((k) => k.dscp !== undefined || k.soPriority !== undefined || k.congestion !== undefined);
+          assert.equal(marked.length > 0, c.kernel, `${c.id}/${name}: socket options (DSCP, SO_PRIORITY, congestion control) only with the kernel layer`);
+        }
       }
     }
   } finally {

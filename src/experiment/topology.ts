@@ -92,12 +92,20 @@ export const queueName = (c: ExperimentConfig): string => `jobs.${c.id}`;
 /** The sidecar files of one configuration (pure): name → resources. Empty without a mesh. */
 export function sidecarResources(c: ExperimentConfig, w: Workload, a: Addresses): Record<string, Doc[]> {
   if (!c.mesh) return {};
+  // Without the kernel layer the classes carry no socket options (the built-in ones do, and a
+  // sidecar with priority marks its sockets), so those configurations measure the proxy alone.
   const classes: Doc[] = c.kernel
     ? [
         doc('PriorityClass', 'latency-sensitive', { rank: 300, dscp: 46, soPriority: (1 << 16) | LS_MINOR, congestion: 'bbr', minShare: 0 }),
         doc('PriorityClass', 'bulk', { rank: 100, dscp: 1, soPriority: (1 << 16) | BULK_MINOR, congestion: 'reno', minShare: 0.05 }),
       ]
-    : [];
+    : c.proxy
+      ? [
+          doc('PriorityClass', 'latency-sensitive', { rank: 300, minShare: 0 }),
+          doc('PriorityClass', 'default', { rank: 200, minShare: 0.1 }),
+          doc('PriorityClass', 'bulk', { rank: 100, minShare: 0.05 }),
+        ]
+      : [];
   const admission = (limit: number, maxQueue = 256): Record<string, unknown> => ({ limit: { static: limit }, maxQueue, queueTimeoutMs: 10_000 });
   const prio = (block: Record<string, unknown>): Record<string, unknown> => (c.proxy ? { priority: { pools: 'per-class', ...block } } : {});
   const amqp = (port: number): Record<string, unknown> => ({
