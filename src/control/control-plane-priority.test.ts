@@ -2,18 +2,15 @@
 // applied through the REST API reach Strata sidecars as the LDS resource `strata.priority`
 // (whatever their dependencies), and only them: not proxyless gRPC clients, not Envoy.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LISTENER_TYPE_URL, decodeResource, unpack } from '../xds/protos.js';
 import type { XdsAny } from '../xds/protos.js';
 import { decodePriorityTypedStruct } from '../xds/priority-xds.js';
-import { ApiClient } from './api/client.js';
-import { ControlPlane } from './control-plane.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import type { ApiClient } from './api/client.js';
+import type { ControlPlane } from './control-plane.js';
+import { startTestControlPlane } from './test-control-plane.js';
+import type { TestControlPlane } from './test-control-plane.js';
 import type { DiscoveryResponse } from './xds/ads-proto.js';
-import { AdsTestClient } from './xds/test-client.js';
 import type { SotwTestStream } from './xds/test-client.js';
 
 const SERVICE = 'apiVersion: strata.dev/v1alpha1\nkind: Service\nmetadata: { name: x }\nspec: { endpoints: [{ address: 10.0.0.1, port: 80 }] }\n';
@@ -45,33 +42,21 @@ function priorityOf(res: DiscoveryResponse): unknown {
 }
 
 describe('priority over xDS', { timeout: 60_000 }, () => {
-  let dir = '';
-  let store: SqliteStore;
+  let t: TestControlPlane;
   let cp: ControlPlane;
   let api: ApiClient;
-  let client: AdsTestClient;
-  const streams: SotwTestStream[] = [];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'strata-cp-priority-'));
-    store = new SqliteStore({ dir });
-    cp = new ControlPlane({ store, apiPort: 0, xdsPort: 0, debounceMs: 10 });
-    const ports = await cp.start();
-    api = new ApiClient(`http://127.0.0.1:${ports.api}`);
-    client = new AdsTestClient(ports.xds);
+    t = await startTestControlPlane('cp-priority');
+    ({ cp, api } = t);
   });
   after(async () => {
-    for (const s of streams) s.close();
-    client?.close();
-    await cp?.close();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await t?.close();
   });
 
   /** A wildcard LDS subscription; returns the stream after its first response (ACKed). */
   async function lds(id: string, metadata?: Record<string, string>): Promise<{ s: SotwTestStream; first: DiscoveryResponse; ack: (r: DiscoveryResponse) => void }> {
-    const s = client.sotw();
-    streams.push(s);
+    const s = t.sotw();
     const node = { id, ...(metadata && { metadata: meta(metadata) }) };
     const ack = (r: DiscoveryResponse): void => s.send({ node, type_url: LISTENER_TYPE_URL, version_info: r.version_info, response_nonce: r.nonce });
     s.send({ node, type_url: LISTENER_TYPE_URL });

@@ -1,16 +1,13 @@
 // Scoped push through a running control plane: what each client receives depends on the
 // services its node metadata says it calls, and a change reaches only the clients it concerns.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeResource } from '../xds/protos.js';
-import { ApiClient } from './api/client.js';
-import { ControlPlane } from './control-plane.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import type { ApiClient } from './api/client.js';
+import type { ControlPlane } from './control-plane.js';
+import { startTestControlPlane } from './test-control-plane.js';
+import type { TestControlPlane } from './test-control-plane.js';
 import type { DiscoveryResponse } from './xds/ads-proto.js';
-import { AdsTestClient } from './xds/test-client.js';
 import type { SotwTestStream } from './xds/test-client.js';
 import { CDS, EDS, LDS, RDS } from './xds/test-resources.js';
 
@@ -28,19 +25,13 @@ const names = (res: DiscoveryResponse): string[] =>
     .sort();
 
 describe('scoped push', { timeout: 60_000 }, () => {
-  let dir = '';
-  let store: SqliteStore;
+  let t: TestControlPlane;
   let cp: ControlPlane;
   let api: ApiClient;
-  let client: AdsTestClient;
-  const streams: SotwTestStream[] = [];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'strata-scope-'));
-    store = new SqliteStore({ dir });
-    cp = new ControlPlane({ store, apiPort: 0, xdsPort: 0, debounceMs: 10 });
-    const ports = await cp.start();
-    api = new ApiClient(`http://127.0.0.1:${ports.api}`);
+    t = await startTestControlPlane('scope');
+    ({ cp, api } = t);
     await api.applyText([svc('web', '10.0.0.1'), svc('web-v2', '10.0.0.2'), svc('db', '10.0.0.3'), split(10)].join('---\n'), 'mesh.yaml');
     await new Promise<void>((resolve) => {
       if (cp.cache.get('mesh', CDS).resources.size === 3) return resolve();
@@ -51,20 +42,14 @@ describe('scoped push', { timeout: 60_000 }, () => {
         }
       });
     });
-    client = new AdsTestClient(ports.xds);
   });
   after(async () => {
-    for (const s of streams) s.close();
-    client?.close();
-    await cp?.close();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await t?.close();
   });
 
   /** Open a stream, subscribe every type (wildcard CDS/LDS), ACK everything; returns the first responses by type. */
   async function subscribe(id: string, deps?: string): Promise<{ s: SotwTestStream; first: Map<string, DiscoveryResponse> }> {
-    const s = client.sotw();
-    streams.push(s);
+    const s = t.sotw();
     const node = { id, ...(deps !== undefined && { metadata: { fields: { 'strata.dependencies': { stringValue: deps } } } }) };
     const first = new Map<string, DiscoveryResponse>();
     s.send({ node, type_url: CDS });
