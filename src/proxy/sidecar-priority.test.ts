@@ -16,6 +16,7 @@ import type { Snapshot } from '../config/snapshot.js';
 import { readSocketOptions, socketOptionsSupported } from '../net/sockopt.js';
 import { socketMarkingAvailable } from './priority/socket-hook.js';
 import { Sidecar } from './sidecar.js';
+import { freePort } from '../util/free-port.js';
 
 function snapshot(yaml: string, version: string): Snapshot {
   const res = decodeResources(yaml, 'sidecar.yaml');
@@ -25,13 +26,6 @@ function snapshot(yaml: string, version: string): Snapshot {
   return { ...snap.value, version };
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));

@@ -5,19 +5,9 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import { freePort } from '../util/free-port.js';
 
-/** A port the OS considers free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Ports handed out (or declared fixed) in this process: never handed out again. */
 const reserved = new Set<number>();

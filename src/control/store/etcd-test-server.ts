@@ -8,27 +8,15 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../util/free-port.js';
 
 export const ETCD_BINARY = '/usr/bin/etcd';
 export const ETCD_MISSING = 'etcd not installed: run scripts/provision.sh (apt-get install etcd-server)';
 const START_DEADLINE_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export class EtcdTestServer {
   readonly dataDir: string;

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +24,7 @@ import { Sidecar } from '../sidecar.js';
 import { AdsClient } from './ads-client.js';
 import type { XdsConfig } from './ads-client.js';
 import { mergeSnapshot } from './merge.js';
+import { freePort } from '../../util/free-port.js';
 
 const LONG = 20_000;
 
@@ -37,17 +37,6 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>,
   assert.fail(`timed out: ${what}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function upstream(name: string): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => res.end(`${name} ${req.url ?? ''}`));
