@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SIDECAR, build, docs, registerFakes, service } from '../config/test-support.js';
-import { checkPorts, localControlPort, wantedPorts } from './ports.js';
+import { compileSnapshot } from '../config/compile.js';
+import { decodeResources } from '../config/decode.js';
+import { checkPorts, localControlPort, snapshotListeners, wantedPorts } from './ports.js';
 import { fakeContext } from './test-support.js';
 
 registerFakes();
@@ -88,4 +90,28 @@ test('ports held by the running strata control are ok, not conflicts', async () 
   // Nothing answered the control check: a busy API port is a conflict.
   const stranger = await checkPorts(fakeContext({ busy }));
   assert.deepEqual(stranger.map((c) => c.status), ['fail', 'fail']);
+});
+
+test('every listener of a sidecar is checked, the gateway and AMQP listeners included', () => {
+  const d = decodeResources(
+    `apiVersion: strata.dev/v1alpha1
+kind: Sidecar
+metadata: { name: s }
+spec:
+  service: s
+  inbound: { port: 21006, appPort: 21080 }
+  outbound: { proxyPort: 21001 }
+  admin: { port: 21000 }
+  gateway: { port: 21081 }
+  amqp: { port: 21672, upstream: { address: 127.0.0.1 } }
+`,
+    's.yaml',
+  );
+  assert.ok(d.ok, JSON.stringify(!d.ok && d.errors));
+  const s = compileSnapshot(d.value, 's.yaml');
+  assert.ok(s.ok, JSON.stringify(!s.ok && s.errors));
+  assert.deepEqual(
+    snapshotListeners(s.value).map((l) => `${l.label}=${l.port}`),
+    ['inbound.port=21006', 'outbound.proxyPort=21001', 'admin.port=21000', 'gateway.port=21081', 'amqp.port=21672'],
+  );
 });

@@ -44,6 +44,8 @@ export function snapshotListeners(s: Snapshot): { port: number; host: string; la
   if (sc.outbound) out.push({ port: sc.outbound.port, host: sc.outbound.address, label: 'outbound.proxyPort' });
   sc.localPorts.forEach((p, i) => out.push({ port: p.port, host: p.address, label: `outbound.ports[${i}].port → ${p.service}` }));
   if (sc.admin) out.push({ port: sc.admin.port, host: sc.admin.address, label: 'admin.port' });
+  if (sc.gateway) out.push({ port: sc.gateway.port, host: sc.gateway.address, label: 'gateway.port' });
+  if (sc.amqp) out.push({ port: sc.amqp.port, host: sc.amqp.address, label: 'amqp.port' });
   return out;
 }
 
