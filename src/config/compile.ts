@@ -13,7 +13,8 @@ import { fail, ok } from '../errors.js';
 import type { Decoded } from '../errors.js';
 import { compileClusters, indexPolicies } from './compile-clusters.js';
 import { compilePriority } from './compile-priority.js';
-import { Diagnostics, ServiceIndex, describeResource, withDefaults } from './compile-context.js';
+import { Diagnostics, describeResource, withDefaults } from './compile-context.js';
+import type { ServiceIndex } from './compile-context.js';
 import { compileVirtualHosts, indexRoutes } from './compile-routes.js';
 import { compileAmqp } from './kinds/sidecar-amqp.js';
 import {
@@ -23,55 +24,14 @@ import {
   DEFAULT_LOCAL_ADDRESS,
   DEFAULT_UPSTREAM_PROTOCOL,
 } from './defaults.js';
-import { isKind, originOf, setOrigin, validateResource } from './resources.js';
-import type {
-  PriorityClassResource,
-  PriorityPolicyResource,
-  Resource,
-  RouteResource,
-  ServiceResource,
-  SidecarResource,
-  TrafficPolicyResource,
-} from './resources.js';
+import type { Resource, SidecarResource } from './resources.js';
+import { sortResources } from './compile-resources.js';
 import type { SidecarSpec, Snapshot } from './snapshot.js';
 import { contentVersion } from './version.js';
 
 export function compileSnapshot(resources: Resource[], source: string): Decoded<Snapshot> {
   const diag = new Diagnostics(source);
-  const valid = revalidate(diag, resources, source);
-
-  const seen = new Map<string, Resource>();
-  const sidecars: SidecarResource[] = [];
-  const services = new ServiceIndex();
-  const serviceByName = new Map<string, ServiceResource>();
-  const routes: RouteResource[] = [];
-  const policies: TrafficPolicyResource[] = [];
-  const priorityClasses: PriorityClassResource[] = [];
-  const priorityPolicies: PriorityPolicyResource[] = [];
-
-  for (const r of valid) {
-    const key = `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
-    const first = seen.get(key);
-    if (first) {
-      diag.add(r, 'metadata.name', `duplicate ${r.kind} ${JSON.stringify(r.metadata.name)} in namespace ${r.metadata.namespace}; first defined by ${describeResource(first)}`);
-      continue;
-    }
-    seen.set(key, r);
-    if (isKind(r, 'Sidecar')) sidecars.push(r);
-    else if (isKind(r, 'Service')) {
-      const other = serviceByName.get(r.metadata.name);
-      if (other) {
-        diag.add(r, 'metadata.name', `service name ${JSON.stringify(r.metadata.name)} is also used in namespace ${other.metadata.namespace} (${describeResource(other)}); cluster names must be unique`);
-        continue;
-      }
-      serviceByName.set(r.metadata.name, r);
-      services.add(r);
-    } else if (isKind(r, 'Route')) routes.push(r);
-    else if (isKind(r, 'TrafficPolicy')) policies.push(r);
-    else if (isKind(r, 'PriorityClass')) priorityClasses.push(r);
-    else if (isKind(r, 'PriorityPolicy')) priorityPolicies.push(r);
-    // Other registered kinds are validated above and consumed by their own subsystems.
-  }
+  const { valid, sidecars, services, routes, policies, priorityClasses, priorityPolicies } = sortResources(diag, resources, source);
 
   const [sidecarResource, ...extra] = sidecars;
   if (!sidecarResource) diag.add(undefined, '', 'no Sidecar resource: exactly one is required');
@@ -86,24 +46,6 @@ export function compileSnapshot(resources: Resource[], source: string): Decoded<
 
   if (diag.errors.length > 0 || !sidecar) return fail(diag.errors);
   return ok({ version: contentVersion(valid), source, sidecar, virtualHosts, clusters, ...(priority && { priority }) });
-}
-
-/**
- * Check every resource again, so that hand-built input gets the same guarantees as
- * decoded input. Resources from decodeResources() pass unchanged.
- */
-function revalidate(diag: Diagnostics, resources: readonly Resource[], source: string): Resource[] {
-  const out: Resource[] = [];
-  resources.forEach((r, i) => {
-    const origin = originOf(r);
-    const v = validateResource(r, origin?.document ?? `resource #${i + 1}`);
-    for (const e of v.errors) diag.errors.push({ source: origin?.source ?? source, resource: v.label, ...e });
-    if (v.resource) {
-      if (origin) setOrigin(v.resource, origin);
-      out.push(v.resource);
-    }
-  });
-  return out;
 }
 
 function compileSidecar(diag: Diagnostics, services: ServiceIndex, r: SidecarResource): SidecarSpec {

@@ -14,18 +14,11 @@ import { fail, ok } from '../errors.js';
 import type { Decoded } from '../errors.js';
 import { compileClusters, indexPolicies } from '../config/compile-clusters.js';
 import { compilePriority } from '../config/compile-priority.js';
-import { Diagnostics, ServiceIndex, byCodePoint, describeResource } from '../config/compile-context.js';
+import { Diagnostics, byCodePoint } from '../config/compile-context.js';
 import { compileVirtualHosts, indexRoutes } from '../config/compile-routes.js';
 import { DEFAULT_ENDPOINT } from '../config/defaults.js';
-import { isKind, originOf, setOrigin, validateResource } from '../config/resources.js';
-import type {
-  PriorityClassResource,
-  PriorityPolicyResource,
-  Resource,
-  RouteResource,
-  ServiceResource,
-  TrafficPolicyResource,
-} from '../config/resources.js';
+import { sortResources } from '../config/compile-resources.js';
+import type { Resource } from '../config/resources.js';
 import type { ClusterSpec, EndpointSpec, PrioritySpec, VirtualHostSpec } from '../config/snapshot.js';
 import type { EndpointRegistration } from './store/store.js';
 
@@ -42,42 +35,8 @@ export const MESH_SOURCE = 'store';
 
 export function compileMesh(resources: readonly Resource[], endpoints: readonly EndpointRegistration[], source = MESH_SOURCE): Decoded<MeshSpec> {
   const diag = new Diagnostics(source);
-  const services = new ServiceIndex();
-  const serviceByName = new Map<string, ServiceResource>();
-  const routes: RouteResource[] = [];
-  const policies: TrafficPolicyResource[] = [];
-  const priorityClasses: PriorityClassResource[] = [];
-  const priorityPolicies: PriorityPolicyResource[] = [];
-  const seen = new Map<string, Resource>();
-
-  resources.forEach((input, i) => {
-    const origin = originOf(input);
-    const v = validateResource(input, origin?.document ?? `resource #${i + 1}`);
-    for (const e of v.errors) diag.errors.push({ source: origin?.source ?? source, resource: v.label, ...e });
-    const r = v.resource;
-    if (!r) return;
-    if (origin) setOrigin(r, origin);
-    const key = `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
-    const first = seen.get(key);
-    if (first) {
-      diag.add(r, 'metadata.name', `duplicate ${r.kind} ${JSON.stringify(r.metadata.name)} in namespace ${r.metadata.namespace}; first defined by ${describeResource(first)}`);
-      return;
-    }
-    seen.set(key, r);
-    if (isKind(r, 'Service')) {
-      const other = serviceByName.get(r.metadata.name);
-      if (other) {
-        diag.add(r, 'metadata.name', `service name ${JSON.stringify(r.metadata.name)} is also used in namespace ${other.metadata.namespace} (${describeResource(other)}); cluster names must be unique`);
-        return;
-      }
-      serviceByName.set(r.metadata.name, r);
-      services.add(r);
-    } else if (isKind(r, 'Route')) routes.push(r);
-    else if (isKind(r, 'TrafficPolicy')) policies.push(r);
-    else if (isKind(r, 'PriorityClass')) priorityClasses.push(r);
-    else if (isKind(r, 'PriorityPolicy')) priorityPolicies.push(r);
-    // Sidecar and other kinds are per-workload; the mesh view does not use them.
-  });
+  // Sidecars are per-workload; the mesh view does not use them.
+  const { services, routes, policies, priorityClasses, priorityPolicies } = sortResources(diag, resources, source);
 
   const clusters = compileClusters(diag, services, indexPolicies(diag, services, policies));
   const virtualHosts = compileVirtualHosts(diag, services, indexRoutes(diag, services, routes));
