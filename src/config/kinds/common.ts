@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { SchemaOptions, Static, TLiteral, TSchema, TUnion } from '@sinclair/typebox';
 import type { FieldError } from '../../errors.js';
-import { fieldPath } from '../field-path.js';
+import { fieldPath, indexPath } from '../field-path.js';
 import type { AppProtocol } from '../snapshot.js';
 
 /** One resource kind: its spec schema and the checks that need more than a schema. */
@@ -101,4 +101,53 @@ export function regexError(source: string, path: string): FieldError[] {
     const detail = text.slice(text.lastIndexOf(': ') + 2);
     return [{ path, message: `invalid regular expression: ${detail}` }];
   }
+}
+
+const PATH_MATCH_KEYS = ['exact', 'prefix', 'regex'] as const;
+const HEADER_MATCH_KEYS = ['exact', 'prefix', 'regex', 'present'] as const;
+
+/** A request matcher as Route and PriorityPolicy rules write it. */
+export interface RequestMatchInput {
+  path?: { exact?: string; prefix?: string; regex?: string };
+  headers?: readonly { exact?: string; prefix?: string; regex?: string; present?: boolean }[];
+}
+
+/** A matcher's checks: one kind per path and header match, regexes compile, literal paths start with "/". */
+export function validateRequestMatch(m: RequestMatchInput | undefined, matchPath: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (m?.path) {
+    const p = fieldPath(matchPath, 'path');
+    const one = exactlyOne(m.path, PATH_MATCH_KEYS, p);
+    errors.push(...one);
+    if (one.length === 0) {
+      if (m.path.regex !== undefined) errors.push(...regexError(m.path.regex, fieldPath(p, 'regex')));
+      const literal = m.path.exact ?? m.path.prefix;
+      const key = m.path.exact !== undefined ? 'exact' : 'prefix';
+      if (literal !== undefined && !literal.startsWith('/')) {
+        errors.push({ path: fieldPath(p, key), message: `must start with "/" (got ${JSON.stringify(literal)})` });
+      }
+    }
+  }
+  m?.headers?.forEach((h, i) => {
+    const hp = indexPath(fieldPath(matchPath, 'headers'), i);
+    const one = exactlyOne(h, HEADER_MATCH_KEYS, hp);
+    errors.push(...one);
+    if (one.length === 0 && h.regex !== undefined) errors.push(...regexError(h.regex, fieldPath(hp, 'regex')));
+  });
+  return errors;
+}
+
+/** Each rule checked by `check`, and rule names (declared, or `rule-<i>`) unique within the list. */
+export function validateRules<R extends { name?: string }>(rules: readonly R[] | undefined, path: string, check: (rule: R, rulePath: string) => FieldError[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const names = new Map<string, number>();
+  rules?.forEach((rule, i) => {
+    const rp = indexPath(fieldPath(path, 'rules'), i);
+    errors.push(...check(rule, rp));
+    const name = rule.name ?? `rule-${i}`;
+    const first = names.get(name);
+    if (first !== undefined) errors.push({ path: fieldPath(rp, 'name'), message: `duplicate rule name ${JSON.stringify(name)} (also rules[${first}])` });
+    else names.set(name, i);
+  });
+  return errors;
 }

@@ -9,12 +9,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FieldError } from '../../errors.js';
-import { fieldPath, indexPath } from '../field-path.js';
-import { Closed, HeaderName, HostName, Method, Name, exactlyOne, regexError } from './common.js';
+import { fieldPath } from '../field-path.js';
+import { Closed, HeaderName, HostName, Method, Name, validateRequestMatch, validateRules } from './common.js';
 import type { KindDefinition } from './common.js';
 
-const PATH_MATCH_KEYS = ['exact', 'prefix', 'regex'] as const;
-const HEADER_MATCH_KEYS = ['exact', 'prefix', 'regex', 'present'] as const;
 
 const PathMatchSchema = Type.Object(
   {
@@ -84,40 +82,12 @@ function validateRule(rule: PriorityRuleInput, path: string): FieldError[] {
   if (rule.class === undefined && rule.trustIncoming !== true) {
     errors.push({ path, message: 'set class, trustIncoming: true, or both' });
   }
-  const m = rule.match;
-  const mp = fieldPath(path, 'match');
-  if (m?.path) {
-    const p = fieldPath(mp, 'path');
-    const one = exactlyOne(m.path, PATH_MATCH_KEYS, p);
-    errors.push(...one);
-    if (one.length === 0) {
-      if (m.path.regex !== undefined) errors.push(...regexError(m.path.regex, fieldPath(p, 'regex')));
-      const literal = m.path.exact ?? m.path.prefix;
-      const key = m.path.exact !== undefined ? 'exact' : 'prefix';
-      if (literal !== undefined && !literal.startsWith('/')) errors.push({ path: fieldPath(p, key), message: `must start with "/" (got ${JSON.stringify(literal)})` });
-    }
-  }
-  m?.headers?.forEach((h, i) => {
-    const hp = indexPath(fieldPath(mp, 'headers'), i);
-    const one = exactlyOne(h, HEADER_MATCH_KEYS, hp);
-    errors.push(...one);
-    if (one.length === 0 && h.regex !== undefined) errors.push(...regexError(h.regex, fieldPath(hp, 'regex')));
-  });
+  errors.push(...validateRequestMatch(rule.match, fieldPath(path, 'match')));
   return errors;
 }
 
 function validatePriorityPolicy(spec: PriorityPolicySpecInput, path: string): FieldError[] {
-  const errors: FieldError[] = [];
-  const names = new Map<string, number>();
-  spec.rules?.forEach((rule, i) => {
-    const rp = indexPath(fieldPath(path, 'rules'), i);
-    errors.push(...validateRule(rule, rp));
-    const name = rule.name ?? `rule-${i}`;
-    const first = names.get(name);
-    if (first !== undefined) errors.push({ path: fieldPath(rp, 'name'), message: `duplicate rule name ${JSON.stringify(name)} (also rules[${first}])` });
-    else names.set(name, i);
-  });
-  return errors;
+  return validateRules(spec.rules, path, validateRule);
 }
 
 export const priorityPolicyKind: KindDefinition<typeof PriorityPolicySpecSchema> = {

@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FieldError } from '../../errors.js';
 import { DEFAULT_BACKEND_WEIGHT, DEFAULT_RETRY, DEFAULT_ROUTE_TIMEOUT_MS, RETRY_ON_VALUES } from '../defaults.js';
-import { fieldPath, indexPath } from '../field-path.js';
+import { fieldPath } from '../field-path.js';
 import {
   Closed,
   Count,
@@ -20,12 +20,11 @@ import {
   Name,
   StringEnum,
   exactlyOne,
-  regexError,
+  validateRequestMatch,
+  validateRules,
 } from './common.js';
 import type { KindDefinition } from './common.js';
 
-const PATH_MATCH_KEYS = ['exact', 'prefix', 'regex'] as const;
-const HEADER_MATCH_KEYS = ['exact', 'prefix', 'regex', 'present'] as const;
 
 const PathMatchSchema = Type.Object(
   {
@@ -142,26 +141,7 @@ export function ruleName(rule: RouteRuleInput, index: number): string {
 function validateRule(rule: RouteRuleInput, path: string): FieldError[] {
   const errors: FieldError[] = [];
   errors.push(...exactlyOne(rule, ['backends', 'directResponse'], path));
-  const m = rule.match;
-  if (m?.path) {
-    const p = fieldPath(fieldPath(path, 'match'), 'path');
-    const one = exactlyOne(m.path, PATH_MATCH_KEYS, p);
-    errors.push(...one);
-    if (one.length === 0) {
-      if (m.path.regex !== undefined) errors.push(...regexError(m.path.regex, fieldPath(p, 'regex')));
-      const literal = m.path.exact ?? m.path.prefix;
-      const key = m.path.exact !== undefined ? 'exact' : 'prefix';
-      if (literal !== undefined && !literal.startsWith('/')) {
-        errors.push({ path: fieldPath(p, key), message: `must start with "/" (got ${JSON.stringify(literal)})` });
-      }
-    }
-  }
-  m?.headers?.forEach((h, i) => {
-    const hp = indexPath(fieldPath(fieldPath(path, 'match'), 'headers'), i);
-    const one = exactlyOne(h, HEADER_MATCH_KEYS, hp);
-    errors.push(...one);
-    if (one.length === 0 && h.regex !== undefined) errors.push(...regexError(h.regex, fieldPath(hp, 'regex')));
-  });
+  errors.push(...validateRequestMatch(rule.match, fieldPath(path, 'match')));
   if (rule.backends) {
     const total = rule.backends.reduce((sum, b) => sum + (b.weight ?? DEFAULT_BACKEND_WEIGHT), 0);
     if (total <= 0) errors.push({ path: fieldPath(path, 'backends'), message: 'backend weights must add up to more than 0' });
@@ -184,7 +164,7 @@ function validateRule(rule: RouteRuleInput, path: string): FieldError[] {
     if (rule.rewrite.prefix !== undefined) {
       if (!rule.rewrite.prefix.startsWith('/')) {
         errors.push({ path: fieldPath(rp, 'prefix'), message: `must start with "/" (got ${JSON.stringify(rule.rewrite.prefix)})` });
-      } else if (m?.path !== undefined && m.path.prefix === undefined) {
+      } else if (rule.match?.path !== undefined && rule.match.path.prefix === undefined) {
         errors.push({ path: fieldPath(rp, 'prefix'), message: 'replaces the matched path prefix, so it needs match.path.prefix (or no path match)' });
       }
     }
@@ -201,17 +181,7 @@ function validateRule(rule: RouteRuleInput, path: string): FieldError[] {
 }
 
 function validateRoute(spec: RouteSpecInput, path: string): FieldError[] {
-  const errors: FieldError[] = [];
-  const names = new Map<string, number>();
-  spec.rules.forEach((rule, i) => {
-    const rp = indexPath(fieldPath(path, 'rules'), i);
-    errors.push(...validateRule(rule, rp));
-    const name = ruleName(rule, i);
-    const first = names.get(name);
-    if (first !== undefined) errors.push({ path: fieldPath(rp, 'name'), message: `duplicate rule name ${JSON.stringify(name)} (also rules[${first}])` });
-    else names.set(name, i);
-  });
-  return errors;
+  return validateRules(spec.rules, path, validateRule);
 }
 
 export const routeKind: KindDefinition<typeof RouteSpecSchema> = {
