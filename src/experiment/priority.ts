@@ -16,7 +16,7 @@ import type { ExperimentConfig } from './configs.js';
 import type { LoadReport } from './load.js';
 import { evaluateTarget } from './report.js';
 import type { ConfigResult, ExperimentResult } from './report.js';
-import { CLIENT, DEFAULT_WORKLOAD, EDGE, BACKEND, LOAD_SCRIPT, PORTS, RunningConfig, setBottleneck } from './topology.js';
+import { CLIENT, DEFAULT_PORTS, DEFAULT_WORKLOAD, EDGE, BACKEND, LOAD_SCRIPT, RunningConfig, setBottleneck, testbedHosts } from './topology.js';
 import type { Addresses, Workload } from './topology.js';
 
 /** A pause between starting a configuration and its warm-up (connections, the broker's consumers). */
@@ -55,8 +55,8 @@ async function runPhase(tb: Testbed, target: string, w: Workload, bulk: boolean,
 
 async function runConfig(tb: Testbed, c: ExperimentConfig, o: ExperimentOptions, w: Workload, addrs: Addresses, dir: string): Promise<ConfigResult> {
   const bottleneck = await setBottleneck(tb, c, w);
-  const running = new RunningConfig(tb, c, w, addrs, join(dir, c.id));
-  const target = `http://${addrs.edge}:${PORTS.entry}`;
+  const running = new RunningConfig(testbedHosts(tb), c, w, addrs, join(dir, c.id));
+  const target = `http://${addrs.edge}:${DEFAULT_PORTS.entry}`;
   try {
     await running.up();
     await new Promise((r) => setTimeout(r, SETTLE_MS));

@@ -14,7 +14,7 @@
  * the TOS byte). `sidecarResources()` is pure: the sidecar files of one configuration.
  */
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -28,7 +28,7 @@ export const EDGE = 1;
 export const BACKEND = 2;
 
 /** Ports, the same in every configuration (processes of one configuration are gone before the next starts). */
-export const PORTS = {
+export const DEFAULT_PORTS: Ports = {
   entry: 8080,
   frontendApp: 8100,
   catalogApp: 8101,
@@ -43,7 +43,33 @@ export const PORTS = {
   searchAmqp: 5673,
   workerAmqp: 5674,
   admin: { frontend: 15000, catalog: 15001, search: 15002, worker: 15003, store: 15004 },
-} as const;
+};
+
+export interface Ports {
+  entry: number;
+  frontendApp: number;
+  catalogApp: number;
+  searchApp: number;
+  storeApp: number;
+  catalogInbound: number;
+  searchInbound: number;
+  storeInbound: number;
+  frontendToCatalog: number;
+  frontendToSearch: number;
+  workerToStore: number;
+  searchAmqp: number;
+  workerAmqp: number;
+  admin: { frontend: number; catalog: number; search: number; worker: number; store: number };
+}
+
+/** DEFAULT_PORTS moved so that the lowest one is `base` (every port keeps its distance to the others). */
+export function portsFrom(base: number): Ports {
+  const all = (p: Ports): number[] => [...Object.values(p).filter((v): v is number => typeof v === 'number'), ...Object.values(p.admin)];
+  const shift = base - Math.min(...all(DEFAULT_PORTS));
+  const admin = Object.fromEntries(Object.entries(DEFAULT_PORTS.admin).map(([k, v]) => [k, v + shift])) as Ports['admin'];
+  const moved = Object.fromEntries(Object.entries(DEFAULT_PORTS).map(([k, v]) => [k, typeof v === 'number' ? v + shift : v])) as unknown as Ports;
+  return { ...moved, admin };
+}
 
 /** The shape of the workload: capacities, work per request, the link. */
 export interface Workload {
@@ -85,6 +111,8 @@ export interface Addresses {
   edge: string;
   backend: string;
   rabbitPort: number;
+  /** Default: DEFAULT_PORTS (the testbed); the local demo moves them (portsFrom). */
+  ports?: Ports;
 }
 
 export const queueName = (c: ExperimentConfig): string => `jobs.${c.id}`;
@@ -92,6 +120,7 @@ export const queueName = (c: ExperimentConfig): string => `jobs.${c.id}`;
 /** The sidecar files of one configuration (pure): name → resources. Empty without a mesh. */
 export function sidecarResources(c: ExperimentConfig, w: Workload, a: Addresses): Record<string, Doc[]> {
   if (!c.mesh) return {};
+  const ports = a.ports ?? DEFAULT_PORTS;
   // Without the kernel layer the classes carry no socket options (the built-in ones do, and a
   // sidecar with priority marks its sockets), so those configurations measure the proxy alone.
   const classes: Doc[] = c.kernel
@@ -113,7 +142,7 @@ export function sidecarResources(c: ExperimentConfig, w: Workload, a: Addresses)
     upstream: { address: '127.0.0.1', port: a.rabbitPort },
     ...(c.broker && { maxPriorityQueues: { pattern: '^jobs\\.', maxPriority: 10 } }),
   });
-  const sidecar = (name: string, spec: Record<string, unknown>): Doc => doc('Sidecar', name, { service: name, admin: { port: PORTS.admin[name as keyof typeof PORTS.admin] }, ...spec });
+  const sidecar = (name: string, spec: Record<string, unknown>): Doc => doc('Sidecar', name, { service: name, admin: { port: ports.admin[name as keyof Ports['admin']] }, ...spec });
   const svc = (name: string, address: string, port: number, sidecarEndpoint: boolean): Doc =>
     doc('Service', name, { protocol: 'http', endpoints: [{ address, port, ...(sidecarEndpoint && { sidecar: true }) }] });
 
@@ -121,18 +150,18 @@ export function sidecarResources(c: ExperimentConfig, w: Workload, a: Addresses)
     sidecar('frontend', {
       outbound: {
         ports: [
-          { port: PORTS.frontendToCatalog, service: 'catalog' },
-          { port: PORTS.frontendToSearch, service: 'search' },
+          { port: ports.frontendToCatalog, service: 'catalog' },
+          { port: ports.frontendToSearch, service: 'search' },
           // Without priority the entry is a plain local port (a gateway listener would turn priority on).
-          ...(c.proxy ? [] : [{ port: PORTS.entry, address: '0.0.0.0', service: 'frontend' }]),
+          ...(c.proxy ? [] : [{ port: ports.entry, address: '0.0.0.0', service: 'frontend' }]),
         ],
       },
-      ...(c.proxy && { gateway: { port: PORTS.entry, address: '0.0.0.0', defaultService: 'frontend' } }),
+      ...(c.proxy && { gateway: { port: ports.entry, address: '0.0.0.0', defaultService: 'frontend' } }),
       ...prio({ services: { frontend: admission(w.gatewayLimit, w.gatewayMaxQueue) } }),
     }),
-    svc('frontend', '127.0.0.1', PORTS.frontendApp, false),
-    svc('catalog', a.backend, PORTS.catalogInbound, true),
-    svc('search', a.backend, PORTS.searchInbound, true),
+    svc('frontend', '127.0.0.1', ports.frontendApp, false),
+    svc('catalog', a.backend, ports.catalogInbound, true),
+    svc('search', a.backend, ports.searchInbound, true),
     ...(c.proxy
       ? [
           doc('PriorityPolicy', 'ingress', {
@@ -149,17 +178,17 @@ export function sidecarResources(c: ExperimentConfig, w: Workload, a: Addresses)
   return {
     frontend,
     catalog: [
-      sidecar('catalog', { inbound: { port: PORTS.catalogInbound, address: '0.0.0.0', appPort: PORTS.catalogApp }, ...prio({ inbound: admission(w.catalog.slots, w.catalog.maxQueue) }) }),
+      sidecar('catalog', { inbound: { port: ports.catalogInbound, address: '0.0.0.0', appPort: ports.catalogApp }, ...prio({ inbound: admission(w.catalog.slots, w.catalog.maxQueue) }) }),
       ...classes,
     ],
-    search: [sidecar('search', { inbound: { port: PORTS.searchInbound, address: '0.0.0.0', appPort: PORTS.searchApp }, amqp: amqp(PORTS.searchAmqp), ...prio({}) }), ...classes],
+    search: [sidecar('search', { inbound: { port: ports.searchInbound, address: '0.0.0.0', appPort: ports.searchApp }, amqp: amqp(ports.searchAmqp), ...prio({}) }), ...classes],
     worker: [
-      sidecar('worker', { outbound: { ports: [{ port: PORTS.workerToStore, service: 'store' }] }, amqp: amqp(PORTS.workerAmqp), ...prio({}) }),
-      svc('store', '127.0.0.1', PORTS.storeInbound, true),
+      sidecar('worker', { outbound: { ports: [{ port: ports.workerToStore, service: 'store' }] }, amqp: amqp(ports.workerAmqp), ...prio({}) }),
+      svc('store', '127.0.0.1', ports.storeInbound, true),
       ...classes,
     ],
     store: [
-      sidecar('store', { inbound: { port: PORTS.storeInbound, address: '0.0.0.0', appPort: PORTS.storeApp }, ...prio({ inbound: admission(w.store.slots) }) }),
+      sidecar('store', { inbound: { port: ports.storeInbound, address: '0.0.0.0', appPort: ports.storeApp }, ...prio({ inbound: admission(w.store.slots) }) }),
       ...classes,
     ],
   };
@@ -172,32 +201,33 @@ export function toYaml(docs: readonly Doc[]): string {
 /** Where each app runs and its environment (pure). */
 export function appPlan(c: ExperimentConfig, w: Workload, a: Addresses): { name: string; host: number; env: Record<string, string> }[] {
   const m = c.mesh;
+  const ports = a.ports ?? DEFAULT_PORTS;
   const amqpUrl = (sidecarPort: number): string => `amqp://guest:guest@127.0.0.1:${m ? sidecarPort : a.rabbitPort}`;
   return [
-    { name: 'store', host: BACKEND, env: { HOST: '127.0.0.1', PORT: String(PORTS.storeApp), CAPACITY: String(w.store.slots), WORK_MS: `${w.store.interactiveMs},${w.store.batchMs}` } },
+    { name: 'store', host: BACKEND, env: { HOST: '127.0.0.1', PORT: String(ports.storeApp), CAPACITY: String(w.store.slots), WORK_MS: `${w.store.interactiveMs},${w.store.batchMs}` } },
     {
       name: 'worker',
       host: BACKEND,
       env: {
-        AMQP_URL: amqpUrl(PORTS.workerAmqp),
+        AMQP_URL: amqpUrl(ports.workerAmqp),
         QUEUE: queueName(c),
-        STORE_URL: m ? `http://127.0.0.1:${PORTS.workerToStore}` : `http://127.0.0.1:${PORTS.storeApp}`,
+        STORE_URL: m ? `http://127.0.0.1:${ports.workerToStore}` : `http://127.0.0.1:${ports.storeApp}`,
         CAPACITY: String(w.worker.prefetch),
         WORK_MS: `${w.worker.interactiveMs},${w.worker.batchMs}`,
       },
     },
-    { name: 'search', host: BACKEND, env: { HOST: m ? '127.0.0.1' : '0.0.0.0', PORT: String(PORTS.searchApp), AMQP_URL: amqpUrl(PORTS.searchAmqp), QUEUE: queueName(c) } },
+    { name: 'search', host: BACKEND, env: { HOST: m ? '127.0.0.1' : '0.0.0.0', PORT: String(ports.searchApp), AMQP_URL: amqpUrl(ports.searchAmqp), QUEUE: queueName(c) } },
     {
       name: 'catalog',
       host: BACKEND,
-      env: { HOST: m ? '127.0.0.1' : '0.0.0.0', PORT: String(PORTS.catalogApp), CAPACITY: String(w.catalog.slots), WORK_MS: `${w.catalog.interactiveMs},${w.catalog.batchMs}` },
+      env: { HOST: m ? '127.0.0.1' : '0.0.0.0', PORT: String(ports.catalogApp), CAPACITY: String(w.catalog.slots), WORK_MS: `${w.catalog.interactiveMs},${w.catalog.batchMs}` },
     },
     {
       name: 'frontend',
       host: EDGE,
       env: m
-        ? { HOST: '127.0.0.1', PORT: String(PORTS.frontendApp), CATALOG_URL: `http://127.0.0.1:${PORTS.frontendToCatalog}`, SEARCH_URL: `http://127.0.0.1:${PORTS.frontendToSearch}` }
-        : { HOST: '0.0.0.0', PORT: String(PORTS.entry), CATALOG_URL: `http://${a.backend}:${PORTS.catalogApp}`, SEARCH_URL: `http://${a.backend}:${PORTS.searchApp}` },
+        ? { HOST: '127.0.0.1', PORT: String(ports.frontendApp), CATALOG_URL: `http://127.0.0.1:${ports.frontendToCatalog}`, SEARCH_URL: `http://127.0.0.1:${ports.frontendToSearch}` }
+        : { HOST: '0.0.0.0', PORT: String(ports.entry), CATALOG_URL: `http://${a.backend}:${ports.catalogApp}`, SEARCH_URL: `http://${a.backend}:${ports.searchApp}` },
     },
   ];
 }
@@ -235,12 +265,28 @@ export async function setBottleneck(tb: Testbed, c: ExperimentConfig, w: Workloa
   return `htb ${w.linkRate} on ${h.netns}/${h.dev} (one FIFO class)`;
 }
 
+/** Where RunningConfig starts processes: the testbed's hosts, or this machine (the local demo). */
+export interface ProcessHosts {
+  /** Start a long-running process on host `host` (CLIENT, EDGE or BACKEND). */
+  spawn(host: number, cmd: string, args: string[], opts: SpawnOptions): ChildProcess;
+  /** GET a URL from inside host `host`; the body, or '' on any failure. */
+  fetchText(host: number, url: string): Promise<string>;
+}
+
+/** The testbed's hosts (network namespaces). */
+export function testbedHosts(tb: Testbed): ProcessHosts {
+  return {
+    spawn: (host, cmd, args, opts) => tb.spawn(host, cmd, args, opts),
+    fetchText: async (host, url) => (await tb.exec(host, ['curl', '-s', '--max-time', '5', url])).stdout,
+  };
+}
+
 /** The processes of one running configuration. */
 export class RunningConfig {
   private readonly children: ChildProcess[] = [];
 
   constructor(
-    private readonly tb: Testbed,
+    private readonly hosts: ProcessHosts,
     readonly config: ExperimentConfig,
     private readonly workload: Workload,
     private readonly addrs: Addresses,
@@ -248,7 +294,7 @@ export class RunningConfig {
   ) {}
 
   private start(host: number, name: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<void> {
-    const child = this.tb.spawn(host, process.execPath, args, {
+    const child = this.hosts.spawn(host, process.execPath, args, {
       env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...(process.env['DEMO_DEBUG'] && { DEMO_DEBUG: process.env['DEMO_DEBUG'] }), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -287,9 +333,9 @@ export class RunningConfig {
   async shedCounts(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     if (!this.config.mesh) return out;
-    for (const [name, port] of Object.entries(PORTS.admin)) {
-      const r = await this.tb.exec(name === 'frontend' ? EDGE : BACKEND, ['curl', '-s', '--max-time', '5', `http://127.0.0.1:${port}/stats`]);
-      for (const m of r.stdout.matchAll(/^strata_priority_shed_total\{([^}]*)\} (\S+)$/gm)) {
+    for (const [name, port] of Object.entries((this.addrs.ports ?? DEFAULT_PORTS).admin)) {
+      const stats = await this.hosts.fetchText(name === 'frontend' ? EDGE : BACKEND, `http://127.0.0.1:${port}/stats`);
+      for (const m of stats.matchAll(/^strata_priority_shed_total\{([^}]*)\} (\S+)$/gm)) {
         const cls = /class="([^"]*)"/.exec(m[1] ?? '')?.[1] ?? 'unknown';
         out[cls] = (out[cls] ?? 0) + Number(m[2]);
       }
