@@ -57,7 +57,7 @@ test('a declared class overrides the built-in one of its name and new classes so
   assert.ok(p);
   assert.deepEqual(p.classes.map((c) => c.name), ['gold', 'latency-sensitive', 'default', 'bulk']);
   const bulk = p.classes.find((c) => c.name === 'bulk');
-  assert.deepEqual(bulk, { name: 'bulk', rank: 10, dscp: 8, congestion: 'cubic', minShare: 0, shedOrder: 10 });
+  assert.deepEqual(bulk, { name: 'bulk', rank: 10, dscp: 8, congestion: 'cubic', minShare: 0, maxShare: 1, shedOrder: 10 });
 });
 
 test('rules: policies in name order, matches compiled (methods upper-case, header names lower-case, api key header default)', () => {
@@ -137,6 +137,8 @@ test('bad classes: DSCP out of range, unknown congestion control, SO_PRIORITY, d
         cls('c', '{ rank: 3, soPriority: -1 }'),
         cls('d', '{ rank: -1 }'),
         cls('e', '{ rank: 5, minShare: 1.5 }'),
+        cls('f', '{ rank: 6, maxShare: 0 }'),
+        cls('g', '{ rank: 9, minShare: 0.3, maxShare: 0.2 }'),
       ),
       'bad.yaml',
     ),
@@ -146,6 +148,8 @@ test('bad classes: DSCP out of range, unknown congestion control, SO_PRIORITY, d
   assert.ok(errorAt(errors, 'spec.soPriority', 'PriorityClass/c'));
   assert.ok(errorAt(errors, 'spec.rank', 'PriorityClass/d'));
   assert.ok(errorAt(errors, 'spec.minShare', 'PriorityClass/e'));
+  assert.ok(errorAt(errors, 'spec.maxShare', 'PriorityClass/f'));
+  assert.match(errorAt(errors, 'spec.maxShare', 'PriorityClass/g')?.message ?? '', /at least minShare \(0\.3\)/);
   assert.ok(errors.every((e) => e.source === 'bad.yaml'));
 
   const cross = errorsOf(build(docs(SIDECAR, cls('x', '{ rank: 200 }'), cls('y', '{ rank: 7, minShare: 0.5 }'), cls('z', '{ rank: 8, minShare: 0.5 }'))));

@@ -151,6 +151,7 @@ function compileClasses(diag: Diagnostics, declared: readonly PriorityClassResou
         ...(s.soPriority !== undefined && { soPriority: s.soPriority }),
         ...(s.congestion !== undefined && { congestion: s.congestion }),
         minShare: s.minShare ?? 0,
+        maxShare: s.maxShare ?? 1,
         shedOrder: s.shedOrder ?? s.rank,
       },
       from: r,

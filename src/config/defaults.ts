@@ -96,9 +96,9 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = 0;
  * bulk is DSCP LE (RFC 8622) with reno, which yields to the others' cubic/bbr.
  */
 export const DEFAULT_PRIORITY_CLASSES: readonly Readonly<PriorityClassSpec>[] = Object.freeze([
-  Object.freeze({ name: 'latency-sensitive', rank: 300, dscp: 46, soPriority: 6, congestion: 'bbr', minShare: 0, shedOrder: 300 }),
-  Object.freeze({ name: 'default', rank: 200, dscp: 0, soPriority: 0, minShare: 0.1, shedOrder: 200 }),
-  Object.freeze({ name: 'bulk', rank: 100, dscp: 1, soPriority: 2, congestion: 'reno', minShare: 0.05, shedOrder: 100 }),
+  Object.freeze({ name: 'latency-sensitive', rank: 300, dscp: 46, soPriority: 6, congestion: 'bbr', minShare: 0, maxShare: 1, shedOrder: 300 }),
+  Object.freeze({ name: 'default', rank: 200, dscp: 0, soPriority: 0, minShare: 0.1, maxShare: 1, shedOrder: 200 }),
+  Object.freeze({ name: 'bulk', rank: 100, dscp: 1, soPriority: 2, congestion: 'reno', minShare: 0.05, maxShare: 1, shedOrder: 100 }),
 ]);
 export const DEFAULT_PRIORITY_CLASS = 'default';
 

@@ -234,6 +234,8 @@ export interface PriorityClassSpec {
   congestion?: string;
   /** Share of admissions guaranteed while saturated (0–1; all classes add up to at most 1). */
   minShare: number;
+  /** Most of a concurrency limit this class may hold at once (0–1, at least one request; 1: no ceiling). */
+  maxShare: number;
   /** Lowest sheds first when queues are full. */
   shedOrder: number;
 }

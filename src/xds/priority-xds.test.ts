@@ -102,6 +102,7 @@ test('a bad priority listener is refused with every field path', () => {
   const json = JSON.parse(JSON.stringify(good)) as { classes: Record<string, unknown>[]; rules: Record<string, unknown>[]; defaultClass?: string };
   json.classes[0]!.dscp = 99;
   json.classes[1]!.minShare = 'lots';
+  json.classes[1]!.maxShare = 0;
   json.classes[2]!.congestion = 'no such thing!';
   json.classes[3]!.rank = 300; // latency-sensitive's rank, and out of order
   json.rules[0]!.class = 'platinum';
@@ -115,6 +116,7 @@ test('a bad priority listener is refused with every field path', () => {
   assert.deepEqual(errors, [
     `${v}.classes[0].dscp: must be an integer 0-63 (a DSCP code point, e.g. 46 for EF), got 99`,
     `${v}.classes[1].minShare: expected a number`,
+    `${v}.classes[1].maxShare: must be above 0 and at most 1`,
     `${v}.classes[2].congestion: must be a congestion control name such as bbr, cubic or reno, got "no such thing!"`,
     `${v}.classes[3].rank: rank 300 is also the rank of classes[1]; ranks must be unique`,
     `${v}.classes[3].rank: classes must be in rank order, highest first (300 follows 200)`,

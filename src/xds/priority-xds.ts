@@ -6,7 +6,7 @@
  * `type.strata.dev/strata.priority.v1.Mesh` and a google.protobuf.Struct value:
  *
  * ```
- * { classes: [{ name, rank, dscp?, soPriority?, congestion?, minShare, shedOrder }, …],
+ * { classes: [{ name, rank, dscp?, soPriority?, congestion?, minShare, maxShare?, shedOrder }, …],
  *   defaultClass, rules: [{ name, match: { path?, methods?, headers?, apiKey?, services? }, class?, trustIncoming }, …] }
  * ```
  *
@@ -120,8 +120,11 @@ function decodeClass(r: Reader, raw: unknown, path: string): PriorityClassSpec |
   const soPriority = r.integer(raw, 'soPriority', path, false);
   const congestion = r.string(raw, 'congestion', path, false);
   const minShare = r.number(raw, 'minShare', path, true);
+  const maxShare = r.number(raw, 'maxShare', path, false);
   const shedOrder = r.number(raw, 'shedOrder', path, true);
   if (minShare !== undefined && (minShare < 0 || minShare > 1)) r.error(`${path}.minShare`, 'must be between 0 and 1');
+  if (maxShare !== undefined && (maxShare <= 0 || maxShare > 1)) r.error(`${path}.maxShare`, 'must be above 0 and at most 1');
+  else if (maxShare !== undefined && minShare !== undefined && maxShare < minShare) r.error(`${path}.maxShare`, `must be at least minShare (${minShare})`);
   const spec: PriorityClassSpec = {
     name: name ?? '',
     rank: rank ?? 0,
@@ -129,6 +132,7 @@ function decodeClass(r: Reader, raw: unknown, path: string): PriorityClassSpec |
     ...(soPriority !== undefined && { soPriority }),
     ...(congestion !== undefined && { congestion }),
     minShare: minShare ?? 0,
+    maxShare: maxShare ?? 1,
     shedOrder: shedOrder ?? 0,
   };
   for (const e of classSocketProblems(spec, r.at(path), RANGE_CHECKS)) r.errors.push({ ...e, source: 'xds' });

@@ -2,7 +2,8 @@
  * @module config/kinds/priority-class
  * `PriorityClass`: one request priority class — its rank (higher is served first), what it
  * asks of the sockets that carry it (DSCP, SO_PRIORITY, TCP congestion control), its minimum
- * share of a saturated concurrency limit (starvation guard) and its shed order. Three classes
+ * share of a saturated concurrency limit (starvation guard), its maximum share (a ceiling that
+ * keeps room for higher classes) and its shed order. Three classes
  * exist without being declared (`latency-sensitive`, `default`, `bulk`); declaring one with
  * the same name replaces it. Checks across classes (unique ranks, shares adding up to at most
  * 1) are made by the compile pass (config/compile-priority.ts).
@@ -33,6 +34,15 @@ export const PriorityClassSpecSchema = Type.Object(
     minShare: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Share of admissions guaranteed while saturated (starvation guard); all classes add up to at most 1.' }),
     ),
+    maxShare: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        default: 1,
+        description:
+          'Most of a concurrency limit this class may hold at once (its ceiling, like htb ceil; at least one request): the rest stays free for higher classes, so they never wait for this class\'s requests to end.',
+      }),
+    ),
     shedOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Lowest sheds first when queues are full (default: the rank).' })),
   },
   { ...Closed, description: 'A request priority class.' },
@@ -41,8 +51,12 @@ export const PriorityClassSpecSchema = Type.Object(
 export type PriorityClassSpecInput = Static<typeof PriorityClassSpecSchema>;
 
 function validatePriorityClass(spec: PriorityClassSpecInput, path: string): FieldError[] {
-  if (spec.minShare !== undefined && !Number.isFinite(spec.minShare)) return [{ path: `${path}.minShare`, message: 'must be a number between 0 and 1' }];
-  return [];
+  const errors: FieldError[] = [];
+  if (spec.minShare !== undefined && !Number.isFinite(spec.minShare)) errors.push({ path: `${path}.minShare`, message: 'must be a number between 0 and 1' });
+  if (spec.maxShare !== undefined && !Number.isFinite(spec.maxShare)) errors.push({ path: `${path}.maxShare`, message: 'must be a number above 0, at most 1' });
+  else if (spec.maxShare !== undefined && spec.minShare !== undefined && spec.maxShare < spec.minShare)
+    errors.push({ path: `${path}.maxShare`, message: `must be at least minShare (${spec.minShare})` });
+  return errors;
 }
 
 export const priorityClassKind: KindDefinition<typeof PriorityClassSpecSchema> = {

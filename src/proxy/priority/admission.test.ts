@@ -210,3 +210,66 @@ test('a growing limit admits waiting requests on the next release; the limiter s
   assert.deepEqual(log.admitted, ['a', 'b', 'c', 'd']);
   assert.equal(ctrl.inFlight, 3);
 });
+
+test('maxShare: bulk holds at most its share of the limit, the rest stays free for higher classes', () => {
+  const classes: AdmissionClass[] = [
+    { name: 'ls', minShare: 0, shedOrder: 300 },
+    { name: 'default', minShare: 0, shedOrder: 200 },
+    { name: 'bulk', minShare: 0, maxShare: 0.5, shedOrder: 100 },
+  ];
+  const { ctrl, log, send, finish } = setup({ limit: 4, classes });
+  for (const id of ['b1', 'b2', 'b3', 'b4']) send(id, BULK);
+  // Two bulk in flight (half of 4), two waiting although two slots are free.
+  assert.deepEqual(log.admitted, ['b1', 'b2']);
+  assert.equal(ctrl.holding(BULK), 2);
+  assert.equal(ctrl.queued(BULK), 2);
+  // A latency-sensitive arrival takes a free slot at once: it does not wait behind bulk.
+  send('l1', LS);
+  send('d1', DEFAULT);
+  assert.deepEqual(log.admitted, ['b1', 'b2', 'l1', 'd1']);
+  // A bulk request ending lets the next bulk one in (its own slot), not more.
+  finish('b1');
+  assert.deepEqual(log.admitted, ['b1', 'b2', 'l1', 'd1', 'b3']);
+  finish('l1');
+  finish('d1');
+  assert.deepEqual(log.admitted, ['b1', 'b2', 'l1', 'd1', 'b3'], 'slots freed by higher classes are not taken beyond the ceiling');
+  assert.equal(ctrl.inFlight, 2);
+  finish('b2');
+  assert.deepEqual(log.admitted, ['b1', 'b2', 'l1', 'd1', 'b3', 'b4']);
+});
+
+test('maxShare: a class may always hold one request, and the ceiling follows the current limit', () => {
+  const classes: AdmissionClass[] = [
+    { name: 'ls', minShare: 0, shedOrder: 300 },
+    { name: 'bulk', minShare: 0, maxShare: 0.3, shedOrder: 100 },
+  ];
+  const small = setup({ limit: 2, classes });
+  small.send('b1', 1);
+  small.send('b2', 1);
+  assert.deepEqual(small.log.admitted, ['b1'], 'floor(0.3 × 2) = 0, yet one request may run');
+  small.send('l1', 0);
+  assert.deepEqual(small.log.admitted, ['b1', 'l1']);
+
+  const limit = { limit: 10, onSample: () => undefined };
+  const big = setup({ limit, classes });
+  for (let i = 1; i <= 5; i++) big.send(`b${i}`, 1);
+  assert.equal(big.ctrl.holding(1), 3, 'floor(0.3 × 10)');
+  limit.limit = 20;
+  big.ctrl.dispatch();
+  assert.equal(big.ctrl.holding(1), 5, 'the limit grew: floor(0.3 × 20) = 6 ≥ 5 waiting');
+});
+
+test('maxShare: a waiting bulk request does not block a new arrival of a class below its ceiling', () => {
+  const classes: AdmissionClass[] = [
+    { name: 'ls', minShare: 0, shedOrder: 300 },
+    { name: 'bulk', minShare: 0, maxShare: 0.5, shedOrder: 100 },
+  ];
+  const { log, send, timers } = setup({ limit: 2, classes, timeoutMs: 50 });
+  send('b1', 1);
+  send('b2', 1);
+  send('l1', 0);
+  assert.deepEqual(log.admitted, ['b1', 'l1']);
+  // b2 still waits for b1; its queue timeout applies as usual.
+  timers.advance(60);
+  assert.deepEqual(log.shed, [{ id: 'b2', reason: 'timeout' }]);
+});

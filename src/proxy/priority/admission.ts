@@ -5,7 +5,10 @@
  * waits in its class's FIFO queue; each freed slot goes to the highest-ranked waiting class,
  * except that every waiting class earns its `minShare` per decision and takes the slot once
  * it has earned a whole one — so a flood of high-class traffic cannot starve the others
- * (a class with minShare 0.05 gets at least every 20th slot while it waits). When the queues
+ * (a class with minShare 0.05 gets at least every 20th slot while it waits). A class with a
+ * `maxShare` below 1 holds at most that share of the limit (at least one request) and waits
+ * for one of its own to end beyond it, even with slots free: those stay for higher classes,
+ * which then never wait behind its requests (htb's ceil, Envoy's per-priority thresholds). When the queues
  * hold `maxQueue` requests, an arrival evicts the newest waiting request of the lowest shed
  * order below its own, or is shed itself. A request that waits `queueTimeoutMs` is shed too.
  *
@@ -20,6 +23,8 @@ export type ShedReason = 'queue-full' | 'evicted' | 'timeout';
 export interface AdmissionClass {
   readonly name: string;
   readonly minShare: number;
+  /** Ceiling: the most of the limit this class may hold (1 or absent: none). */
+  readonly maxShare?: number;
   readonly shedOrder: number;
 }
 
@@ -85,6 +90,8 @@ export class Ticket {
 
 export class AdmissionController {
   inFlight = 0;
+  /** In flight by class index. */
+  private readonly held: number[];
   private readonly queues: Ticket[][];
   private readonly credit: number[];
   private queuedTotal = 0;
@@ -99,6 +106,7 @@ export class AdmissionController {
     private readonly timers: AdmissionTimers = REAL_TIMERS,
   ) {
     this.queues = classes.map(() => []);
+    this.held = classes.map(() => 0);
     this.credit = classes.map(() => 0);
     this.shedOrder = classes.map((_, i) => i).sort((a, b) => (classes[a] as AdmissionClass).shedOrder - (classes[b] as AdmissionClass).shedOrder || b - a);
   }
@@ -113,7 +121,7 @@ export class AdmissionController {
     const t = new Ticket(this, cls, handler);
     const now = this.timers.now();
     t.enqueuedAt = now;
-    if (this.queuedTotal === 0 && this.inFlight < this.limit.limit) {
+    if (this.inFlight < this.limit.limit && this.underCeiling(cls) && !this.eligibleWaiting()) {
       this.admit(t, now);
       return t;
     }
@@ -139,6 +147,7 @@ export class AdmissionController {
   /** @internal a ticket's release(). */
   released(t: Ticket, dropped: boolean): void {
     this.inFlight--;
+    this.held[t.cls] = (this.held[t.cls] as number) - 1;
     this.limit.onSample(this.timers.now() - t.admittedAt, t.inFlightAtStart, dropped);
     this.dispatch();
   }
@@ -158,6 +167,7 @@ export class AdmissionController {
   dispatch(): void {
     while (this.queuedTotal > 0 && this.inFlight < this.limit.limit) {
       const cls = this.pickClass();
+      if (cls < 0) return; // only classes at their ceiling are waiting
       const q = this.queues[cls] as Ticket[];
       const t = q.shift() as Ticket;
       this.queuedTotal--;
@@ -167,16 +177,35 @@ export class AdmissionController {
     }
   }
 
-  /** The class whose request gets the next free slot. */
+  /** Requests of class `cls` in flight. */
+  holding(cls: number): number {
+    return this.held[cls] ?? 0;
+  }
+
+  /** Whether class `cls` may take one more slot: below its maxShare of the current limit (at least one). */
+  private underCeiling(cls: number): boolean {
+    const share = (this.classes[cls] as AdmissionClass).maxShare ?? 1;
+    if (share >= 1) return true;
+    return (this.held[cls] as number) < Math.max(1, Math.floor(share * this.limit.limit + EPSILON));
+  }
+
+  /** Some class below its ceiling has a request waiting (a new arrival must not pass it). */
+  private eligibleWaiting(): boolean {
+    for (let c = 0; c < this.queues.length; c++) if ((this.queues[c] as Ticket[]).length > 0 && this.underCeiling(c)) return true;
+    return false;
+  }
+
+  /** The class whose request gets the next free slot; -1 when every waiting class is at its ceiling. */
   private pickClass(): number {
     let top = -1;
     for (let c = 0; c < this.queues.length; c++) {
-      if ((this.queues[c] as Ticket[]).length === 0) continue;
+      if ((this.queues[c] as Ticket[]).length === 0 || !this.underCeiling(c)) continue;
       if (top < 0) top = c;
       this.credit[c] = (this.credit[c] as number) + (this.classes[c] as AdmissionClass).minShare;
     }
+    if (top < 0) return -1;
     for (let c = 0; c < this.queues.length; c++) {
-      if ((this.queues[c] as Ticket[]).length > 0 && (this.credit[c] as number) >= 1 - EPSILON) {
+      if ((this.queues[c] as Ticket[]).length > 0 && this.underCeiling(c) && (this.credit[c] as number) >= 1 - EPSILON) {
         this.credit[c] = (this.credit[c] as number) - 1;
         return c;
       }
@@ -199,6 +228,7 @@ export class AdmissionController {
     t.state = 'admitted';
     t.admittedAt = now;
     this.inFlight++;
+    this.held[t.cls] = (this.held[t.cls] as number) + 1;
     t.inFlightAtStart = this.inFlight;
     this.observer?.admitted(t.cls, now - t.enqueuedAt);
     t.handler.admitted(t);

@@ -324,7 +324,7 @@ describe('sidecar ADS client: priority from strata.priority', { timeout: 60_000 
   });
 
   const gold = (congestion: string): MeshPrioritySpec => ({
-    classes: [{ name: 'gold', rank: 400, congestion, minShare: 0, shedOrder: 400 }, { name: 'default', rank: 200, minShare: 0, shedOrder: 200 }],
+    classes: [{ name: 'gold', rank: 400, congestion, minShare: 0, maxShare: 1, shedOrder: 400 }, { name: 'default', rank: 200, minShare: 0, maxShare: 1, shedOrder: 200 }],
     defaultClass: 'default',
     rules: [{ name: 'p/r', match: { path: { prefix: '/checkout' } }, class: 'gold', trustIncoming: false }],
   });

@@ -30,15 +30,15 @@ test('a service listener gives its route configuration', () => {
 
 test('strata.priority gives the mesh priority; built-in classes are not checked against the machine', () => {
   // latency-sensitive asks for bbr, which MACHINE lacks: built-ins are not the operator's to fix.
-  const p = mesh([{ name: 'gold', rank: 400, dscp: 34, congestion: 'reno', minShare: 0, shedOrder: 400 }]);
+  const p = mesh([{ name: 'gold', rank: 400, dscp: 34, congestion: 'reno', minShare: 0, maxShare: 1, shedOrder: 400 }]);
   const d = decodeApiListenerAny(pack(LISTENER_TYPE_URL, priorityListenerToXds(p)), MACHINE);
   assert.deepEqual(d, { name: 'strata.priority', value: { kind: 'priority', priority: p } });
 });
 
 test('a declared class this machine cannot apply: every problem with its path (the NACK)', () => {
   const p = mesh([
-    { name: 'gold', rank: 400, congestion: 'vegas', minShare: 0, shedOrder: 400 },
-    { name: 'silver', rank: 350, soPriority: 65552, congestion: 'cubic', minShare: 0, shedOrder: 350 },
+    { name: 'gold', rank: 400, congestion: 'vegas', minShare: 0, maxShare: 1, shedOrder: 400 },
+    { name: 'silver', rank: 350, soPriority: 65552, congestion: 'cubic', minShare: 0, maxShare: 1, shedOrder: 350 },
   ]);
   const d = decodeApiListenerAny(pack(LISTENER_TYPE_URL, priorityListenerToXds(p)), MACHINE);
   assert.ok('errors' in d, JSON.stringify(d));

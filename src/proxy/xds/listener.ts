@@ -87,5 +87,5 @@ function decodePriority(name: string, inner: XdsAny, errors: FieldError[], env: 
 
 function isBuiltIn(c: PriorityClassSpec): boolean {
   const b = DEFAULT_PRIORITY_CLASSES.find((d) => d.name === c.name);
-  return b !== undefined && b.rank === c.rank && b.dscp === c.dscp && b.soPriority === c.soPriority && b.congestion === c.congestion && b.minShare === c.minShare && b.shedOrder === c.shedOrder;
+  return b !== undefined && b.rank === c.rank && b.dscp === c.dscp && b.soPriority === c.soPriority && b.congestion === c.congestion && b.minShare === c.minShare && b.maxShare === c.maxShare && b.shedOrder === c.shedOrder;
 }

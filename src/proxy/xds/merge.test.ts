@@ -71,7 +71,7 @@ spec:
     const s = c.value;
     assert.ok(s.priority);
     const mesh: MeshPrioritySpec = {
-      classes: [{ name: 'gold', rank: 400, minShare: 0, shedOrder: 400 }, { name: 'default', rank: 200, minShare: 0, shedOrder: 200 }],
+      classes: [{ name: 'gold', rank: 400, minShare: 0, maxShare: 1, shedOrder: 400 }, { name: 'default', rank: 200, minShare: 0, maxShare: 1, shedOrder: 200 }],
       defaultClass: 'default',
       rules: [{ name: 'p/r', match: { path: { prefix: '/checkout' } }, class: 'gold', trustIncoming: false }],
     };
