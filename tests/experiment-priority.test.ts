@@ -93,3 +93,23 @@ test('strata experiment priority --quick: JSON, Markdown and SVG for each config
     assert.deepEqual(left, [], 'the testbed is torn down');
   }
 });
+
+test('strata experiment: bad arguments are refused with exit 2, naming the option', async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /name the experiment: priority/],
+    [['nope'], /unknown experiment 'nope' \(known: priority\)/],
+    [['priority', '--duration', '0'], /--duration must be 1-3600 seconds, got '0'/],
+    [['priority', '--warmup', 'x'], /--warmup must be 0-600 seconds, got 'x'/],
+    [['priority', '--repeat', '0'], /--repeat must be an integer 1-20, got '0'/],
+    [['priority', '--repeat', '1.5'], /--repeat must be an integer 1-20, got '1.5'/],
+    [['priority', '--configs', 'mesh,nope'], /--configs: unknown configuration 'nope'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await exec(process.execPath, [STRATA_BIN, 'experiment', ...args], { cwd: ROOT }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code?: number; stderr?: string }) => ({ code: e.code ?? -1, stderr: e.stderr ?? '' }),
+    );
+    assert.equal(r.code, 2, `${args.join(' ')}: exit code`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});

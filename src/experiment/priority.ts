@@ -14,7 +14,7 @@ import { RabbitMqTestServer } from '../proxy/amqp/rabbitmq-test-server.js';
 import { Testbed, cleanupStale } from '../testbed/testbed.js';
 import type { ExperimentConfig } from './configs.js';
 import type { LoadReport } from './load.js';
-import { evaluateTarget } from './report.js';
+import { evaluateTarget, medianRows } from './report.js';
 import type { ConfigResult, ExperimentResult } from './report.js';
 import { CLIENT, DEFAULT_PORTS, DEFAULT_WORKLOAD, EDGE, BACKEND, LOAD_SCRIPT, RunningConfig, setBottleneck, testbedHosts } from './topology.js';
 import type { Addresses, Workload } from './topology.js';
@@ -26,6 +26,8 @@ export interface ExperimentOptions {
   configs: ExperimentConfig[];
   warmupS: number;
   durationS: number;
+  /** Rounds of every configuration (interleaved: round 1 runs each once, then round 2…); default 1. */
+  repeat?: number;
   workload?: Workload;
   command: string;
   /** Progress lines. */
@@ -88,22 +90,28 @@ export async function runPriorityExperiment(o: ExperimentOptions): Promise<Exper
   const dir = mkdtempSync(join(tmpdir(), 'strata-experiment-'));
   let tb: Testbed | undefined;
   let broker: RabbitMqTestServer | undefined;
-  const configs: ConfigResult[] = [];
+  const repeat = Math.max(1, Math.floor(o.repeat ?? 1));
+  const rounds: ConfigResult[][] = [];
   try {
     tb = await Testbed.create({ hosts: 3 });
     o.log(`testbed ${tb.name}: client ${tb.host(CLIENT).address}, edge ${tb.host(EDGE).address}, backend ${tb.host(BACKEND).address}; run directory ${dir}`);
     broker = await RabbitMqTestServer.start({ prefix: ['ip', 'netns', 'exec', tb.host(BACKEND).netns] });
     o.log(`RabbitMQ in ${tb.host(BACKEND).netns} on 127.0.0.1:${broker.port}`);
     const addrs: Addresses = { edge: tb.host(EDGE).address, backend: tb.host(BACKEND).address, rabbitPort: broker.port };
-    for (const c of o.configs) {
-      o.log(`configuration ${c.id} (${c.label})`);
-      configs.push(await runConfig(tb, c, o, w, addrs, dir));
+    for (let round = 0; round < repeat; round++) {
+      const results: ConfigResult[] = [];
+      rounds.push(results);
+      for (const c of o.configs) {
+        o.log(`${repeat > 1 ? `round ${round + 1}/${repeat}: ` : ''}configuration ${c.id} (${c.label})`);
+        results.push(await runConfig(tb, c, o, w, addrs, join(dir, `round-${round + 1}`)));
+      }
     }
   } finally {
     await broker?.stop().catch(() => undefined);
     await tb?.destroy();
     if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
   }
+  const configs = repeat > 1 ? medianRows(rounds) : (rounds[0] ?? []);
   return {
     experiment: 'priority',
     date: new Date().toISOString(),
@@ -113,5 +121,6 @@ export async function runPriorityExperiment(o: ExperimentOptions): Promise<Exper
     phases: { warmupS: o.warmupS, durationS: o.durationS },
     configs,
     target: evaluateTarget(configs),
+    ...(repeat > 1 && { rounds, roundTargets: rounds.map((round) => evaluateTarget(round)) }),
   };
 }

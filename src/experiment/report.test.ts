@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CONFIGS, selectConfigs } from './configs.js';
 import { percentile, summarize } from './load.js';
 import type { ClassResult, LoadReport } from './load.js';
-import { evaluateTarget, markdownTable, svgChart } from './report.js';
+import { evaluateTarget, markdownTable, medianRows, range, svgChart } from './report.js';
 import type { ConfigResult, ExperimentResult } from './report.js';
 import { DEFAULT_WORKLOAD } from './topology.js';
 
@@ -69,4 +69,44 @@ test('evaluateTarget, markdownTable, svgChart', () => {
   const svg = svgChart(r);
   assert.equal((svg.match(/<rect class="bar"/g) ?? []).length, 6);
   assert.match(svg, /data-config="all-layers" data-kind="ls-p99-loaded"/);
+});
+
+test('medianRows: each row is the run with the median ratio, with the spread of every round', () => {
+  const rounds = [
+    [result('mesh', 10, 100, 20), result('all-layers', 10, 30, 19)],
+    [result('mesh', 10, 300, 21), result('all-layers', 20, 30, 18)],
+    [result('mesh', 10, 200, 22), result('all-layers', 10, 12, 17)],
+  ];
+  const rows = medianRows(rounds);
+  assert.deepEqual(rows.map((r) => [r.id, r.lsP99Ratio, r.spread?.round]), [
+    ['mesh', 20, 2],
+    ['all-layers', 1.5, 1],
+  ]);
+  // The whole row is that run's (not a mix of medians).
+  assert.equal(rows[1]!.unloaded.latencySensitive.p99, 20);
+  assert.equal(rows[1]!.loaded.bulk.throughput, 18);
+  assert.deepEqual(rows[1]!.spread?.lsP99Ratio, [3, 1.5, 1.2]);
+  assert.deepEqual(rows[0]!.spread?.bulkThroughput, [20, 21, 22]);
+  assert.equal(range(rows[1]!.spread!.lsP99Ratio), '1.20–3.00');
+  // One round: the rows as they are, no spread.
+  assert.equal(medianRows([rounds[0]!])[0]!.spread, undefined);
+
+  const r: ExperimentResult = {
+    experiment: 'priority',
+    date: 'now',
+    command: 'strata experiment priority --repeat 3',
+    machine: { cpus: 2, kernel: 'k', node: 'v20' },
+    workload: DEFAULT_WORKLOAD,
+    phases: { warmupS: 1, durationS: 1 },
+    configs: rows,
+    target: evaluateTarget(rows),
+    rounds,
+    roundTargets: rounds.map((x) => evaluateTarget(x)),
+  };
+  const md = markdownTable(r);
+  assert.match(md, /\| all layers \| [^|]+ \| [^|]+ \| ×1\.50 \(1\.20–3\.00 in 3 runs\) \|/);
+  assert.match(md, /median ratio of 3 rounds/);
+  // Round 3 misses on bulk throughput (22 → 17/s, a 22.7% drop), not on latency.
+  assert.match(md, /per round: 1: missed \(all layers ×3\.00\), 2: met \(all layers ×1\.50\), 3: missed \(all layers ×1\.20\)/);
+  assert.match(svgChart(r), /×1\.50 \(1\.20–3\.00\)/);
 });

@@ -3,6 +3,10 @@
  * The outputs of `strata experiment priority`: the result as data (JSON), a Markdown table and
  * an SVG chart written by hand — per configuration, the latency-sensitive p99 unloaded and
  * loaded (log scale) and the bulk throughput under load. Pure functions.
+ *
+ * With repeated rounds (`--repeat N`), a configuration's row is the round whose ratio is the
+ * median (every number in the row comes from that one run), with the spread over all rounds
+ * beside it; the target is evaluated on those rows and, for the record, in every round.
  */
 import type { ExperimentConfig } from './configs.js';
 import type { LoadReport } from './load.js';
@@ -19,6 +23,18 @@ export interface ConfigResult {
   sidecarShed: Record<string, number>;
   /** Latency-sensitive p99 loaded / unloaded. */
   lsP99Ratio: number;
+  /** With repeated rounds: which round this row is (0-based) and the values of every round. */
+  spread?: Spread;
+}
+
+export interface Spread {
+  rounds: number;
+  /** The round this row comes from (the median ratio's). */
+  round: number;
+  lsP99Ratio: number[];
+  unloadedLsP99: number[];
+  loadedLsP99: number[];
+  bulkThroughput: number[];
 }
 
 export interface TargetCheck {
@@ -41,6 +57,39 @@ export interface ExperimentResult {
   phases: { warmupS: number; durationS: number };
   configs: ConfigResult[];
   target: TargetCheck;
+  /** Every round's results, when more than one ran (configs holds the median rows). */
+  rounds?: ConfigResult[][];
+  /** The target evaluated in each round. */
+  roundTargets?: TargetCheck[];
+}
+
+/** The median rows of repeated rounds (rounds[i] = one result per configuration, same order). */
+export function medianRows(rounds: readonly (readonly ConfigResult[])[]): ConfigResult[] {
+  const first = rounds[0] ?? [];
+  return first.map((c, i) => {
+    const runs = rounds.map((round) => round[i]).filter((x): x is ConfigResult => x !== undefined && x.id === c.id);
+    const order = runs.map((x, k) => [x.lsP99Ratio, k] as const).sort((a, b) => (Number.isNaN(a[0]) ? 1 : Number.isNaN(b[0]) ? -1 : a[0] - b[0]));
+    const pick = (order[Math.floor((order.length - 1) / 2)] ?? [0, 0])[1];
+    const row = runs[pick] as ConfigResult;
+    if (runs.length < 2) return row;
+    return {
+      ...row,
+      spread: {
+        rounds: runs.length,
+        round: pick,
+        lsP99Ratio: runs.map((x) => x.lsP99Ratio),
+        unloadedLsP99: runs.map((x) => x.unloaded.latencySensitive.p99),
+        loadedLsP99: runs.map((x) => x.loaded.latencySensitive.p99),
+        bulkThroughput: runs.map((x) => x.loaded.bulk.throughput),
+      },
+    };
+  });
+}
+
+/** "1.52–2.10" over the finite values, or '' when there are none. */
+export function range(values: readonly number[]): string {
+  const v = values.filter(Number.isFinite);
+  return v.length === 0 ? '' : `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}`;
 }
 
 const fmt = (n: number): string => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '–');
@@ -92,7 +141,7 @@ export function markdownTable(r: ExperimentResult): string {
       c.label,
       `${fmt(u.p50)} / ${fmt(u.p99)} / ${fmt(u.p999)}`,
       `${fmt(l.p50)} / ${fmt(l.p99)} / ${fmt(l.p999)}`,
-      `×${fmt(c.lsP99Ratio)}`,
+      `×${fmt(c.lsP99Ratio)}${c.spread ? ` (${range(c.spread.lsP99Ratio)} in ${c.spread.rounds} runs)` : ''}`,
       fmt(l.throughput),
       fmt(b.throughput),
       fmt(b.p99),
@@ -102,7 +151,9 @@ export function markdownTable(r: ExperimentResult): string {
     ];
   });
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line), '', r.target.summary, ''].join('\n');
+  const perRound = r.roundTargets && r.roundTargets.length > 1 ? [`per round: ${r.roundTargets.map((t, i) => `${i + 1}: ${t.met === undefined ? 'not evaluated' : t.met ? 'met' : 'missed'} (all layers ×${fmt(t.allLayersRatio ?? NaN)})`).join(', ')}`, ''] : [];
+  const note = r.rounds && r.rounds.length > 1 ? [`each row is the run with the median ratio of ${r.rounds.length} rounds (the configurations interleaved), with the range of the ratio over all rounds`, ''] : [];
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line), '', ...note, r.target.summary, '', ...perRound].join('\n');
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -156,7 +207,7 @@ export function svgChart(r: ExperimentResult): string {
       out.push(`<text x="${x + bw / 2}" y="${(y - 4).toFixed(1)}" text-anchor="middle">${fmt(v)}</text>`);
     }
     out.push(`<text x="${gx + bw + 3}" y="${top1 + h1 + 16}" text-anchor="middle">${esc(c.label)}</text>`);
-    out.push(`<text x="${gx + bw + 3}" y="${top1 + h1 + 31}" text-anchor="middle" fill="#555555">×${fmt(c.lsP99Ratio)}</text>`);
+    out.push(`<text x="${gx + bw + 3}" y="${top1 + h1 + 31}" text-anchor="middle" fill="#555555">×${fmt(c.lsP99Ratio)}${c.spread ? ` (${esc(range(c.spread.lsP99Ratio))})` : ''}</text>`);
     const tv = c.loaded.bulk.throughput;
     const y2 = by(tv);
     out.push(`<rect class="bar" data-config="${esc(c.id)}" data-kind="bulk-throughput" x="${gx + bw / 2}" y="${y2.toFixed(1)}" width="${bw}" height="${(top2 + h2 - y2).toFixed(1)}" fill="#27ae60"/>`);

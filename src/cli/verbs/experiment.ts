@@ -14,7 +14,7 @@ import type { Verb } from '../verb.js';
 export const experimentVerb: Verb = {
   name: 'experiment',
   summary: 'Run an experiment on a network-namespace testbed (priority: five configurations under overload)',
-  usage: 'strata experiment priority [--duration S] [--warmup S] [--out FILE] [--md FILE] [--svg FILE] [--configs a,b] [--quick] [--keep]',
+  usage: 'strata experiment priority [--duration S] [--warmup S] [--out FILE] [--md FILE] [--svg FILE] [--configs a,b] [--repeat N] [--quick] [--keep]',
   options: {
     duration: { type: 'string', default: '20', description: 'seconds measured in each phase (unloaded, loaded) of each configuration' },
     warmup: { type: 'string', default: '5', description: 'seconds of bulk load before the loaded phase is measured' },
@@ -22,6 +22,7 @@ export const experimentVerb: Verb = {
     md: { type: 'string', description: 'write the Markdown table to FILE (it is printed in any case)' },
     svg: { type: 'string', description: 'write the SVG chart to FILE' },
     configs: { type: 'string', description: 'configurations to run: no-mesh, mesh, proxy, proxy-broker, all-layers (default: these five), proxy-kernel (extra: all layers except the broker)' },
+    repeat: { type: 'string', default: '1', description: 'rounds of every configuration (interleaved); the table shows the median run of each and the range' },
     quick: { type: 'boolean', description: 'short phases (3 s, warm-up 2 s), for a smoke test' },
     keep: { type: 'boolean', description: 'keep the run directory (sidecar files, logs of every process)' },
   },
@@ -36,6 +37,8 @@ export const experimentVerb: Verb = {
     const warmup = Number(values['warmup'] !== undefined && !quick ? values['warmup'] : quick ? 2 : 5);
     if (!(duration >= 1 && duration <= 3600)) return usage(`--duration must be 1-3600 seconds, got '${String(values['duration'])}'`);
     if (!(warmup >= 0 && warmup <= 600)) return usage(`--warmup must be 0-600 seconds, got '${String(values['warmup'])}'`);
+    const repeat = Number(values['repeat'] ?? 1);
+    if (!(Number.isInteger(repeat) && repeat >= 1 && repeat <= 20)) return usage(`--repeat must be an integer 1-20, got '${String(values['repeat'])}'`);
     const selected = selectConfigs(values['configs'] as string | undefined);
     if (!selected.ok) return usage(`--configs: ${selected.error}`);
     if (process.getuid?.() !== 0) {
@@ -47,6 +50,7 @@ export const experimentVerb: Verb = {
       configs: selected.value,
       warmupS: warmup,
       durationS: duration,
+      repeat,
       command,
       log: (l) => process.stderr.write(`${l}\n`),
       keepDir: values['keep'] === true,
