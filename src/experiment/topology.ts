@@ -80,7 +80,10 @@ export interface Workload {
   bulkBytes: number;
   /** A service with `slots` concurrent requests; its sidecar admits as many, and queues at most `maxQueue` (then sheds). */
   catalog: { slots: number; interactiveMs: number; batchMs: number; maxQueue: number };
-  worker: { prefetch: number; interactiveMs: number; batchMs: number };
+  /** The worker: `prefetch` jobs at once; a batch request becomes `indexChunks` index jobs of `batchMs` each. */
+  worker: { prefetch: number; interactiveMs: number; batchMs: number; indexChunks: number };
+  /** Bulk's maxShare at every admission limit (proxy layer on): the share of a limit bulk may hold. */
+  bulkMaxShare: number;
   store: { slots: number; interactiveMs: number; batchMs: number };
   /** Admission at the gateway (proxy layer on): requests of any class in flight into the frontend.
    * Above the bulk concurrency, so latency-sensitive requests never wait there for a bulk one to end. */
@@ -93,9 +96,10 @@ export const DEFAULT_WORKLOAD: Workload = {
   lsRate: 40,
   bulkConcurrency: 24,
   bulkBytes: 48 * 1024,
-  catalog: { slots: 1, interactiveMs: 3, batchMs: 40, maxQueue: 16 },
-  worker: { prefetch: 1, interactiveMs: 2, batchMs: 40 },
-  store: { slots: 2, interactiveMs: 1, batchMs: 10 },
+  catalog: { slots: 2, interactiveMs: 3, batchMs: 40, maxQueue: 16 },
+  worker: { prefetch: 1, interactiveMs: 2, batchMs: 12, indexChunks: 4 },
+  store: { slots: 2, interactiveMs: 1, batchMs: 5 },
+  bulkMaxShare: 0.5,
   gatewayLimit: 64,
   gatewayMaxQueue: 64,
 };
@@ -126,13 +130,13 @@ export function sidecarResources(c: ExperimentConfig, w: Workload, a: Addresses)
   const classes: Doc[] = c.kernel
     ? [
         doc('PriorityClass', 'latency-sensitive', { rank: 300, dscp: 46, soPriority: (1 << 16) | LS_MINOR, congestion: 'bbr', minShare: 0 }),
-        doc('PriorityClass', 'bulk', { rank: 100, dscp: 1, soPriority: (1 << 16) | BULK_MINOR, congestion: 'reno', minShare: 0.05 }),
+        doc('PriorityClass', 'bulk', { rank: 100, dscp: 1, soPriority: (1 << 16) | BULK_MINOR, congestion: 'reno', minShare: 0.05, maxShare: w.bulkMaxShare }),
       ]
     : c.proxy
       ? [
           doc('PriorityClass', 'latency-sensitive', { rank: 300, minShare: 0 }),
           doc('PriorityClass', 'default', { rank: 200, minShare: 0.1 }),
-          doc('PriorityClass', 'bulk', { rank: 100, minShare: 0.05 }),
+          doc('PriorityClass', 'bulk', { rank: 100, minShare: 0.05, maxShare: w.bulkMaxShare }),
         ]
       : [];
   const admission = (limit: number, maxQueue = 256): Record<string, unknown> => ({ limit: { static: limit }, maxQueue, queueTimeoutMs: 10_000 });
@@ -216,7 +220,11 @@ export function appPlan(c: ExperimentConfig, w: Workload, a: Addresses): { name:
         WORK_MS: `${w.worker.interactiveMs},${w.worker.batchMs}`,
       },
     },
-    { name: 'search', host: BACKEND, env: { HOST: m ? '127.0.0.1' : '0.0.0.0', PORT: String(ports.searchApp), AMQP_URL: amqpUrl(ports.searchAmqp), QUEUE: queueName(c) } },
+    {
+      name: 'search',
+      host: BACKEND,
+      env: { HOST: m ? '127.0.0.1' : '0.0.0.0', PORT: String(ports.searchApp), AMQP_URL: amqpUrl(ports.searchAmqp), QUEUE: queueName(c), INDEX_CHUNKS: String(w.worker.indexChunks) },
+    },
     {
       name: 'catalog',
       host: BACKEND,

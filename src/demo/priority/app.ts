@@ -9,20 +9,18 @@
  *   frontend  GET /item?id=N  → catalog GET /item/N  ∥  search GET /lookup?id=N      (interactive)
  *             POST /batch     → catalog POST /batch  ∥  search POST /index (the body) (batch)
  *   catalog   a service with CAPACITY slots; GET holds one WORK_MS[0] ms, POST WORK_MS[1] ms
- *   search    publishes a job per request to QUEUE (RabbitMQ) and answers when the worker replies
+ *   search    GET: publishes a lookup job to QUEUE (RabbitMQ); POST: splits the body into INDEX_CHUNKS
+ *             index jobs; answers when the worker has replied to each
  *   worker    consumes QUEUE (prefetch CAPACITY), works, writes to / reads from the store, replies
  *   store     a document store with CAPACITY slots; GET / PUT /doc/ID
  *
  * Like tracing instrumentation, search copies the inbound request's context headers
  * (traceparent, tracestate, baggage, x-strata-priority) into each message's headers, and the
  * worker copies them from the message onto its store call. Environment: PORT, HOST, CAPACITY,
- * WORK_MS ("interactive,batch" ms), CATALOG_URL, SEARCH_URL, STORE_URL, AMQP_URL, QUEUE,
- * REPLY_TIMEOUT_MS, DEMO_DEBUG=1 (worker: a line per job). Prints `listening PORT` (HTTP roles)
- * or `consuming QUEUE` (worker).
- *
- * Requests that carry a body are sent with `connection: close`: on the sidecar's HTTP/1.1
- * listeners, the next request on a keep-alive connection after one with a body of more than
- * about 16 KB hangs (found by this experiment; reported, not fixed here).
+ * WORK_MS ("interactive,batch" ms; the worker's batch time is per index job), CATALOG_URL,
+ * SEARCH_URL, STORE_URL, AMQP_URL, QUEUE, INDEX_CHUNKS (default 1), REPLY_TIMEOUT_MS,
+ * DEMO_DEBUG=1 (worker: a line per job). Prints `listening PORT` (HTTP roles) or
+ * `consuming QUEUE` (worker).
  */
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -61,8 +59,7 @@ interface Reply {
 /** One HTTP call (keep-alive); rejects only on network errors. */
 function call(url: string, method: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    // A request with a body closes its connection afterwards: see the module comment.
-    const bodyHeaders = body && { 'content-type': 'application/octet-stream', 'content-length': String(body.length), connection: 'close' };
+    const bodyHeaders = body && { 'content-type': 'application/octet-stream', 'content-length': String(body.length) };
     const req = http.request(url, { method, agent, headers: { ...headers, ...bodyHeaders } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -172,6 +169,7 @@ async function openChannel(): Promise<Channel> {
 async function search(): Promise<void> {
   const queue = need('QUEUE');
   const timeoutMs = Number(env['REPLY_TIMEOUT_MS'] ?? 30_000);
+  const chunks = Math.max(1, Number(env['INDEX_CHUNKS'] ?? 1));
   const ch = await openChannel();
   await ch.assertQueue(queue, { durable: false });
   const replies = await ch.assertQueue('', { exclusive: true, autoDelete: true });
@@ -208,7 +206,8 @@ async function search(): Promise<void> {
     }
     if (req.method === 'POST' && url.pathname === '/index') {
       const body = await readBody(req);
-      await job('index', body, context);
+      const size = Math.ceil(body.length / chunks);
+      await Promise.all(Array.from({ length: chunks }, (_, i) => job('index', body.subarray(i * size, (i + 1) * size), context)));
       served.batch += 1;
       return send(res, 200, { role, job: 'index', bytes: body.length });
     }

@@ -24,9 +24,9 @@ test('InFlightClasses: a class only while every in-flight request shares it', ()
 
 const spec = (over: Partial<PrioritySpec> = {}): PrioritySpec => ({
   classes: [
-    { name: 'latency-sensitive', rank: 300, minShare: 0, shedOrder: 300 },
-    { name: 'default', rank: 200, minShare: 0.1, shedOrder: 200 },
-    { name: 'bulk', rank: 100, minShare: 0.05, shedOrder: 100 },
+    { name: 'latency-sensitive', rank: 300, minShare: 0, maxShare: 1, shedOrder: 300 },
+    { name: 'default', rank: 200, minShare: 0.1, maxShare: 1, shedOrder: 200 },
+    { name: 'bulk', rank: 100, minShare: 0.05, maxShare: 1, shedOrder: 100 },
   ],
   defaultClass: 'default',
   rules: [],
@@ -74,7 +74,7 @@ test('classifyAndMark: outbound requests without a class take the inferred one; 
   // Counts carry over to the next snapshot's state; a class that no longer exists infers nothing.
   const next = new PriorityState(spec(), sink, s);
   assert.equal(next.inferredClass(), 'bulk');
-  const renamed = new PriorityState(spec({ classes: [{ name: 'gold', rank: 1, minShare: 0, shedOrder: 1 }], defaultClass: 'gold' }), sink, next);
+  const renamed = new PriorityState(spec({ classes: [{ name: 'gold', rank: 1, minShare: 0, maxShare: 1, shedOrder: 1 }], defaultClass: 'gold' }), sink, next);
   assert.equal(renamed.inferredClass(), undefined);
   assert.equal(renamed.policy.names[renamed.classifyAndMark('GET', '/', {}, 'api', 'outbound')], 'gold');
 });
