@@ -14,6 +14,17 @@ const result = (id: string, unloaded: number, loaded: number, bulk: number): Con
   return { id, label: c.label, layers: { mesh: c.mesh, proxy: c.proxy, broker: c.broker, kernel: c.kernel }, bottleneck: 'htb', unloaded: phase(unloaded, 0), loaded: phase(loaded, bulk), sidecarShed: {}, lsP99Ratio: loaded / unloaded };
 };
 
+const experimentOf = (configs: ConfigResult[]): ExperimentResult => ({
+  experiment: 'priority',
+  date: 'now',
+  command: 'strata experiment priority',
+  machine: { cpus: 2, kernel: 'k', node: 'v20' },
+  workload: DEFAULT_WORKLOAD,
+  phases: { warmupS: 1, durationS: 1 },
+  configs,
+  target: evaluateTarget(configs),
+});
+
 test('percentile: nearest rank; summarize: only the window, outcomes counted', () => {
   const s = Array.from({ length: 1000 }, (_, i) => i + 1);
   assert.equal(percentile(s, 0.5), 500);
@@ -52,16 +63,7 @@ test('evaluateTarget, markdownTable, svgChart', () => {
   assert.equal(target.bulkDropPercent, 5);
   assert.equal(evaluateTarget([result('mesh', 10, 30, 20), result('all-layers', 10, 25, 10)]).met, false);
   assert.match(evaluateTarget([configs[0]!]).summary, /not evaluated/);
-  const r: ExperimentResult = {
-    experiment: 'priority',
-    date: 'now',
-    command: 'strata experiment priority',
-    machine: { cpus: 2, kernel: 'k', node: 'v20' },
-    workload: DEFAULT_WORKLOAD,
-    phases: { warmupS: 1, durationS: 1 },
-    configs,
-    target,
-  };
+  const r = experimentOf(configs);
   const md = markdownTable(r).split('\n');
   assert.match(md[0]!, /^\| configuration \|/);
   assert.match(md[2]!, /^\| mesh, priority off \| 5\.00 \/ 10\.0 \/ 10\.0 \| 50\.0 \/ 100 \/ 100 \| ×10\.0 \|/);
@@ -91,18 +93,7 @@ test('medianRows: each row is the run with the median ratio, with the spread of 
   // One round: the rows as they are, no spread.
   assert.equal(medianRows([rounds[0]!])[0]!.spread, undefined);
 
-  const r: ExperimentResult = {
-    experiment: 'priority',
-    date: 'now',
-    command: 'strata experiment priority --repeat 3',
-    machine: { cpus: 2, kernel: 'k', node: 'v20' },
-    workload: DEFAULT_WORKLOAD,
-    phases: { warmupS: 1, durationS: 1 },
-    configs: rows,
-    target: evaluateTarget(rows),
-    rounds,
-    roundTargets: rounds.map((x) => evaluateTarget(x)),
-  };
+  const r: ExperimentResult = { ...experimentOf(rows), rounds, roundTargets: rounds.map((x) => evaluateTarget(x)) };
   const md = markdownTable(r);
   assert.match(md, /\| all layers \| [^|]+ \| [^|]+ \| ×1\.50 \(1\.20–3\.00 in 3 runs\) \|/);
   assert.match(md, /median ratio of 3 rounds/);
