@@ -5,6 +5,10 @@
  * scheduled time, so a slow system cannot slow the generator down and hide its own queueing),
  * and a closed-loop bulk generator (N workers, each sending its next batch as soon as the last
  * one is answered). Percentiles come from the raw samples (nearest rank).
+ *
+ * `runLoad` runs one measured phase and reports once at the end; `ContinuousLoad` (the local
+ * `strata demo --app priority`) runs the same two generators until stopped and reports the
+ * requests that ended since the last report whenever asked.
  */
 import http from 'node:http';
 
@@ -91,8 +95,7 @@ export function summarize(samples: readonly Sample[], windowStart: number, windo
 
 function request(agent: http.Agent, url: string, method: string, body: Buffer | undefined, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    // Bodies close their connection (see demo/priority/app.ts: a sidecar keep-alive bug).
-    const headers = body ? { 'content-type': 'application/octet-stream', 'content-length': String(body.length), connection: 'close' } : {};
+    const headers = body ? { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } : {};
     const req = http.request(url, { method, agent, headers }, (res) => {
       res.resume();
       res.on('end', () => {
@@ -169,4 +172,101 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   lsAgent.destroy();
   bulkAgent.destroy();
   return { durationS: o.durationS, latencySensitive: summarize(ls, windowStart, windowEnd), bulk: summarize(bulk, windowStart, windowEnd) };
+}
+
+export interface ContinuousLoadOptions {
+  /** Base URL of the app's entry. */
+  target: string;
+  /** Latency-sensitive requests per second (open loop); 0 = none. */
+  lsRate: number;
+  /** Bulk workers (closed loop); 0 = none. */
+  bulkConcurrency: number;
+  /** Body of each bulk request. */
+  bulkBytes: number;
+  /** Per-request timeout, ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * The load of runLoad, running until stop(). Each sample is counted when its request ends:
+ * take() summarizes the requests of each class that ended since the previous take() (or the
+ * start), so every request is reported once, latency still measured from its scheduled time.
+ */
+export class ContinuousLoad {
+  private readonly lsAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  private readonly bulkAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  private ls: Sample[] = [];
+  private bulk: Sample[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastTake = 0;
+
+  constructor(private readonly o: ContinuousLoadOptions) {}
+
+  start(): void {
+    const timeoutMs = this.o.timeoutMs ?? 15_000;
+    const start = performance.now();
+    this.lastTake = start;
+    const body = Buffer.alloc(this.o.bulkBytes, 0x62);
+    const bulkWorker = async (): Promise<void> => {
+      while (!this.stopped) {
+        const at = performance.now();
+        const outcome = await request(this.bulkAgent, `${this.o.target}/batch`, 'POST', body, timeoutMs);
+        if (this.stopped) return;
+        const end = performance.now();
+        this.bulk.push({ at: end, ms: end - at, outcome });
+        if (outcome !== 'ok') await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    for (let i = 0; i < this.o.bulkConcurrency; i += 1) this.track(bulkWorker());
+    if (this.o.lsRate <= 0) return;
+    const interval = 1000 / this.o.lsRate;
+    let i = 0;
+    const tick = (): void => {
+      if (this.stopped) return;
+      const now = performance.now();
+      while (start + i * interval <= now) {
+        const at = start + i * interval;
+        i += 1;
+        const id = 1 + (i % 1000);
+        this.track(
+          request(this.lsAgent, `${this.o.target}/item?id=${id}`, 'GET', undefined, timeoutMs).then((outcome) => {
+            if (this.stopped) return;
+            const end = performance.now();
+            this.ls.push({ at: end, ms: end - at, outcome });
+          }),
+        );
+      }
+      this.timer = setTimeout(tick, Math.max(0, Math.min(interval, start + i * interval - now)));
+    };
+    tick();
+  }
+
+  /** The requests of each class that ended since the last take(); durationS is the time since then. */
+  take(): LoadReport {
+    const now = performance.now();
+    const from = this.lastTake;
+    this.lastTake = now;
+    const [ls, bulk] = [this.ls, this.bulk];
+    this.ls = [];
+    this.bulk = [];
+    // Every sample ended before now; a window of at least 1 ms keeps the rates finite.
+    const end = Math.max(now, from + 1) + 1e-9;
+    return { durationS: (end - from) / 1000, latencySensitive: summarize(ls, from, end), bulk: summarize(bulk, from, end) };
+  }
+
+  /** Stop sending; requests in flight are aborted (and not reported). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.lsAgent.destroy();
+    this.bulkAgent.destroy();
+    await Promise.all([...this.inFlight]);
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
 }

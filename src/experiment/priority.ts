@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RabbitMqTestServer } from '../proxy/amqp/rabbitmq-test-server.js';
+import { onStopSignals } from '../runner/signals.js';
 import { Testbed, cleanupStale } from '../testbed/testbed.js';
 import type { ExperimentConfig } from './configs.js';
 import type { LoadReport } from './load.js';
@@ -90,6 +91,21 @@ export async function runPriorityExperiment(o: ExperimentOptions): Promise<Exper
   const dir = mkdtempSync(join(tmpdir(), 'strata-experiment-'));
   let tb: Testbed | undefined;
   let broker: RabbitMqTestServer | undefined;
+  let torndown: Promise<void> | undefined;
+  const teardown = (): Promise<void> =>
+    (torndown ??= (async () => {
+      await broker?.stop().catch(() => undefined);
+      await tb?.destroy();
+      if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
+    })());
+  // Ctrl-C / SIGTERM: the same teardown as the end of a run, then exit (a second signal: exit now).
+  const unhook = onStopSignals(
+    (signal) => {
+      o.log(`${signal}: stopping; tearing the testbed and the broker down`);
+      void teardown().finally(() => process.exit(130));
+    },
+    () => process.exit(130),
+  );
   const repeat = Math.max(1, Math.floor(o.repeat ?? 1));
   const rounds: ConfigResult[][] = [];
   try {
@@ -107,9 +123,8 @@ export async function runPriorityExperiment(o: ExperimentOptions): Promise<Exper
       }
     }
   } finally {
-    await broker?.stop().catch(() => undefined);
-    await tb?.destroy();
-    if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
+    await teardown();
+    unhook();
   }
   const configs = repeat > 1 ? medianRows(rounds) : (rounds[0] ?? []);
   return {

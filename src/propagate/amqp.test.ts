@@ -71,3 +71,21 @@ test('AMQP header values of every shape are read; publishHeaders leaves headers 
   assert.equal(publishHeaders(h), h);
   assert.equal(publishHeaders(undefined), undefined);
 });
+
+test('publishes through amqplib keep the app’s headers (amqplib passes them as the prototype of what it sends)', () => {
+  patchAmqplibChannel(FakeChannel as never);
+  const ch = new FakeChannel();
+  // What amqplib's Args.publish builds: Object.create(options.headers) plus own CC/BCC entries.
+  const built = (appHeaders: Record<string, unknown>): Record<string, unknown> => Object.assign(Object.create(appHeaders) as Record<string, unknown>, { CC: ['a'] });
+  contextStorage.run(ctx, () => {
+    ch.sendMessage({}, { headers: built({ kind: 'index', 'x-strata-priority': 'bulk' }) }, Buffer.from('a'));
+    ch.sendMessage({}, { headers: built({ kind: 'lookup' }) }, Buffer.from('b'));
+  });
+  const [a, b] = ch.sent;
+  assert.equal(a?.headers?.['kind'], 'index');
+  assert.deepEqual(a?.headers?.['CC'], ['a']);
+  assert.equal(a?.headers?.['x-strata-priority'], 'bulk', 'the app’s inherited class is seen and kept');
+  assert.equal(b?.headers?.['kind'], 'lookup');
+  assert.equal(b?.headers?.['x-strata-priority'], 'latency-sensitive');
+  assert.equal(amqpHeaderGetter(built({ Traceparent: 'x' }))('traceparent'), 'x');
+});

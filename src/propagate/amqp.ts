@@ -29,10 +29,23 @@ interface BaseChannelProto {
   [PATCHED]?: true;
 }
 
+/**
+ * Every entry of a headers object, its own and inherited ones: amqplib's publish hands the
+ * app's headers as the prototype of the object it sends (api_args.js:
+ * `Object.create(options.headers)`, adding CC/BCC as own entries), and encodes both.
+ */
+export function headerEntries(headers: Record<string, unknown> | undefined): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  if (!headers) return out;
+  // for…in: own and inherited entries.
+  for (const k in headers) out.push([k, headers[k]]);
+  return out;
+}
+
 /** A getter over AMQP headers (values may be strings, Buffers, numbers or {type, value} pairs). */
 export function amqpHeaderGetter(headers: Record<string, unknown> | undefined): HeaderGetter {
   const lower = new Map<string, string>();
-  for (const [k, raw] of Object.entries(headers ?? {})) {
+  for (const [k, raw] of headerEntries(headers)) {
     const v = raw !== null && typeof raw === 'object' && !Buffer.isBuffer(raw) && 'value' in raw ? (raw as { value: unknown }).value : raw;
     if (typeof v === 'string') lower.set(k.toLowerCase(), v);
     else if (Buffer.isBuffer(v)) lower.set(k.toLowerCase(), v.toString('utf8'));
@@ -47,7 +60,7 @@ export function publishHeaders(appHeaders: Record<string, unknown> | undefined):
   if (!ctx || isEmptyContext(ctx)) return appHeaders;
   const add = outboundHeaders(ctx, amqpHeaderGetter(appHeaders));
   if (add.size === 0) return appHeaders;
-  const out: Record<string, unknown> = { ...appHeaders };
+  const out: Record<string, unknown> = Object.fromEntries(headerEntries(appHeaders));
   // Replace the app's entry whatever its case (baggage is merged by outboundHeaders()).
   for (const [name, value] of add) {
     for (const k of Object.keys(out)) if (k.toLowerCase() === name) delete out[k];

@@ -28,6 +28,15 @@ function toReaper(line: string): void {
   reaper.stdin?.write(`${line}\n`);
 }
 
+/**
+ * Have the reaper stop the process group `pid` (started elsewhere, detached) should this
+ * process die without stopping it; call the returned function once it has ended.
+ */
+export function reapWithRunner(pid: number): () => void {
+  toReaper(`+${pid}`);
+  return () => toReaper(`-${pid}`);
+}
+
 function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
   if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
   try {

@@ -5,32 +5,50 @@
  * every app beside its own sidecar, all as child processes. A steady load goes to frontend
  * through the frontend sidecar's HTTP proxy, with a summary every few seconds. Nothing but
  * `npm ci` needed. Runs until Ctrl-C or --duration.
+ *
+ * `--app priority` runs the other demo instead: the mixed-workload app of `strata experiment
+ * priority` on loopback with its own RabbitMQ, latency-sensitive and bulk load, and a line per
+ * interval for each class (demo/priority/local.ts); `--priority off` for the comparison.
  */
 import { formatFieldError } from '../../errors.js';
 import { DEMO_SERVICES, demoMeshValue } from '../../demo/mesh.js';
 import type { DemoPorts } from '../../demo/mesh.js';
 import { LoadGenerator } from '../../demo/load.js';
+import { runLocalPriorityDemo } from '../../demo/priority/local.js';
+import { PORT_SPAN, PRIORITY_DEFAULT_BASE, parsePriorityOptions } from '../../demo/priority/options.js';
 import { validateMeshFile } from '../../runner/mesh-file.js';
 import { freePorts } from '../../runner/net.js';
 import { DEFAULT_API_PORT, DEFAULT_XDS_PORT, Up } from '../../runner/up.js';
+import { DEFAULT_WORKLOAD } from '../../experiment/topology.js';
 import type { Verb } from '../verb.js';
 import { portOption } from './run.js';
 import { runUntilStopped } from './up.js';
 
 const DEFAULT_BASE = 15000;
+const APPS = ['shop', 'priority'] as const;
+/** Options of one app only: naming them with the other app is an error. */
+const SHOP_ONLY = ['rps', 'api-port', 'xds-port'];
+const PRIORITY_ONLY = ['priority', 'ls-rate', 'bulk'];
 
 export const demoVerb: Verb = {
   name: 'demo',
-  summary: 'Run the demo application locally: 6 services with sidecars, a weighted split, steady load',
-  usage: 'strata demo [--rps 5] [--duration SECONDS] [--base-port 15000 | 0] [--api-port P] [--xds-port P]',
+  summary: 'Run a demo application locally: the shop (6 services, a weighted split) or request priority under mixed load',
+  usage:
+    'strata demo [--app shop] [--rps 5] [--duration SECONDS] [--base-port 15000 | 0] [--api-port P] [--xds-port P]\n' +
+    `         strata demo --app priority [--priority on|off] [--ls-rate ${DEFAULT_WORKLOAD.lsRate}] [--bulk ${DEFAULT_WORKLOAD.bulkConcurrency}] [--duration SECONDS] [--interval SECONDS] [--base-port ${PRIORITY_DEFAULT_BASE} | 0]`,
   options: {
-    rps: { type: 'string', default: '5', description: 'requests per second sent to frontend' },
+    app: { type: 'string', default: 'shop', description: `which demo: ${APPS.join(' or ')} (the mixed-workload app of \`strata experiment priority\`, needs rabbitmq-server)` },
+    rps: { type: 'string', description: 'shop: requests per second sent to frontend (default: 5)' },
     duration: { type: 'string', description: 'stop after this many seconds of load (default: until Ctrl-C)' },
     'base-port': {
       type: 'string',
-      default: String(DEFAULT_BASE),
-      description: 'ports: control API base+80, xDS base+10, frontend admin base, frontend HTTP_PROXY base+1, apps base+100…; 0 = any free ports',
+      description:
+        `shop (default ${DEFAULT_BASE}): control API base+80, xDS base+10, frontend admin base, frontend HTTP_PROXY base+1, apps base+100…; 0 = any free ports. ` +
+        `priority (default ${PRIORITY_DEFAULT_BASE}): every port of the app, from base to base+${PORT_SPAN}; 0 = any free block`,
     },
+    priority: { type: 'string', description: 'priority: on (proxy + broker layers) or off (the same mesh without priority) (default: on)' },
+    'ls-rate': { type: 'string', description: `priority: latency-sensitive GET /item requests per second (default: ${DEFAULT_WORKLOAD.lsRate})` },
+    bulk: { type: 'string', description: `priority: bulk POST /batch workers, each sending its next batch once the last is answered (default: ${DEFAULT_WORKLOAD.bulkConcurrency})` },
     'api-port': { type: 'string', description: 'control plane REST API port (overrides --base-port)' },
     'xds-port': { type: 'string', description: 'control plane ADS port (overrides --base-port)' },
     interval: { type: 'string', default: '3', description: 'seconds between load summaries' },
@@ -40,12 +58,27 @@ export const demoVerb: Verb = {
       process.stderr.write(`strata demo: ${msg}\n  usage: ${demoVerb.usage}\n`);
       return 2;
     };
-    const rps = Number(values['rps'] ?? 5);
-    if (!(rps >= 0 && rps <= 1000)) return usage(`--rps must be between 0 and 1000, got '${String(values['rps'])}'`);
+    const app = String(values['app'] ?? 'shop');
+    if (!(APPS as readonly string[]).includes(app)) return usage(`--app must be ${APPS.join(' or ')}, got '${app}'`);
+    const foreign = (app === 'shop' ? PRIORITY_ONLY : SHOP_ONLY).find((name) => values[name] !== undefined);
+    if (foreign !== undefined) return usage(`--${foreign} is only for --app ${app === 'shop' ? 'priority' : 'shop'}`);
     const duration = values['duration'] === undefined ? 0 : Number(values['duration']);
     if (!(duration >= 0)) return usage(`--duration must be a number of seconds, got '${String(values['duration'])}'`);
     const interval = Number(values['interval'] ?? 3);
     if (!(interval >= 0.2)) return usage(`--interval must be at least 0.2 seconds, got '${String(values['interval'])}'`);
+    if (app === 'priority') {
+      const opts = parsePriorityOptions(values);
+      if (!opts.ok) return usage(opts.error);
+      return runLocalPriorityDemo({
+        ...opts.value,
+        durationS: duration,
+        intervalS: interval,
+        out: (t) => process.stdout.write(t),
+        err: (t) => process.stderr.write(t),
+      });
+    }
+    const rps = Number(values['rps'] ?? 5);
+    if (!(rps >= 0 && rps <= 1000)) return usage(`--rps must be between 0 and 1000, got '${String(values['rps'])}'`);
     const baseText = String(values['base-port'] ?? DEFAULT_BASE);
     const base = Number(baseText);
     if (!/^\d+$/.test(baseText) || (base !== 0 && (base < 1024 || base > 65000))) return usage(`--base-port must be 0 or 1024-65000, got '${baseText}'`);
