@@ -28,10 +28,11 @@ const [amqpUrl, upstreamPort, queue] = process.argv.slice(2);
   await ch.assertQueue(queue, { durable: false, autoDelete: true });
   await ch.consume(queue, (msg) => {
     ch.ack(msg);
-    setTimeout(() => http.get({ host: '127.0.0.1', port: upstreamPort, path: '/job/' + msg.content.toString() }, (r) => r.resume()), 1);
+    const kind = String((msg.properties.headers || {}).kind);
+    setTimeout(() => http.get({ host: '127.0.0.1', port: upstreamPort, path: '/job/' + msg.content.toString(), headers: { 'x-job-kind': kind } }, (r) => r.resume()), 1);
   });
   const server = http.createServer((req, res) => {
-    ch.sendToQueue(queue, Buffer.from(req.url.slice(1)));
+    ch.sendToQueue(queue, Buffer.from(req.url.slice(1)), { headers: { kind: 'app-' + req.url.slice(1) } });
     res.end('queued');
   });
   server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port));
@@ -115,12 +116,16 @@ describe('propagation across RabbitMQ with amqplib', { skip: rabbitmqSkipReason(
       assert.equal(h?.['x-strata-priority'], classes[i % 3], `job with-${i}`);
       assert.equal(h?.['traceparent'], `00-${String(i + 1).padStart(32, '0')}-00f067aa0ba902b7-01`);
       assert.match(String(h?.['baggage']), new RegExp(`strata\\.priority=${classes[i % 3]}`));
+      assert.equal(h?.['x-job-kind'], `app-with-${i}`, 'the app’s own message headers survive next to the context');
     }
   });
 
   it('without it, no job call carries a class (the control case)', async () => {
     const app = await startApp(false, 'jobs-without');
     const seen = await run(app, 'without');
-    for (const [id, h] of seen) assert.equal(h['x-strata-priority'], undefined, id);
+    for (const [id, h] of seen) {
+      assert.equal(h['x-strata-priority'], undefined, id);
+      assert.equal(h['x-job-kind'], `app-${id}`, id);
+    }
   });
 });
