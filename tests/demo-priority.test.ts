@@ -10,7 +10,7 @@ import { PORT_SPAN, portList } from '../src/demo/priority/options.js';
 import { portsFrom } from '../src/experiment/topology.js';
 import { rabbitmqSkipReason } from '../src/proxy/amqp/rabbitmq-test-server.js';
 import { portTaken } from '../src/runner/net.js';
-import { alive, spawnStrata, waitFor } from './lib/harness.js';
+import { alive, interruptAll, spawnStrata, waitFor } from './lib/harness.js';
 import type { StrataProcess } from './lib/harness.js';
 
 const started: StrataProcess[] = [];
@@ -24,14 +24,7 @@ function strata(args: string[]): StrataProcess {
 }
 
 after(async () => {
-  for (const p of started) {
-    if (p.proc.exitCode === null && p.proc.signalCode === null) {
-      p.proc.kill('SIGINT');
-      const t = setTimeout(() => p.proc.kill('SIGKILL'), 30_000);
-      await p.exited;
-      clearTimeout(t);
-    }
-  }
+  await interruptAll(started, 30_000);
   for (const pid of brokerPids) {
     try {
       if (alive(pid)) process.kill(-pid, 'SIGKILL');

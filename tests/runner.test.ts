@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import { alive, freePorts, request, spawnStrata, waitFor } from './lib/harness.js';
+import { alive, freePorts, interruptAll, request, spawnStrata, waitFor } from './lib/harness.js';
 import type { StrataProcess } from './lib/harness.js';
 
 /** A tiny app: reports its sidecar's /ready at startup, serves $PORT, /call calls $CALL through $HTTP_PROXY. */
@@ -59,14 +59,7 @@ const pidsOf = (out: string, name: string): { sidecar: number; app: number; inbo
 };
 
 after(async () => {
-  for (const p of started.reverse()) {
-    if (p.proc.exitCode === null && p.proc.signalCode === null) {
-      p.proc.kill('SIGINT');
-      const t = setTimeout(() => p.proc.kill('SIGKILL'), 15_000);
-      await p.exited;
-      clearTimeout(t);
-    }
-  }
+  await interruptAll(started.reverse(), 15_000);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, alive, freePorts, request, spawnStrata, waitFor } from './lib/harness.js';
+import { alive, freePorts, interruptAll, request, ROOT, spawnStrata, waitFor } from './lib/harness.js';
 import type { StrataProcess } from './lib/harness.js';
 
 const DEMO_APP = join(ROOT, 'dist', 'src', 'demo', 'app.js');
@@ -32,14 +32,7 @@ function childPids(out: string): number[] {
 }
 
 after(async () => {
-  for (const p of started) {
-    if (p.proc.exitCode === null && p.proc.signalCode === null) {
-      p.proc.kill('SIGINT');
-      const t = setTimeout(() => p.proc.kill('SIGKILL'), 20_000);
-      await p.exited;
-      clearTimeout(t);
-    }
-  }
+  await interruptAll(started, 20_000);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

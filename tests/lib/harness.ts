@@ -269,6 +269,17 @@ export function spawnStrata(args: string[], opts: { cwd?: string; env?: NodeJS.P
   return { proc, out: () => out, exited };
 }
 
+/** Stop CLI processes still running, in order: SIGINT (their graceful stop), SIGKILL after `graceMs`. */
+export async function interruptAll(procs: readonly StrataProcess[], graceMs: number): Promise<void> {
+  for (const p of procs) {
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) continue;
+    p.proc.kill('SIGINT');
+    const t = setTimeout(() => p.proc.kill('SIGKILL'), graceMs);
+    await p.exited;
+    clearTimeout(t);
+  }
+}
+
 /** Whether a process with this PID exists. */
 export function alive(pid: number): boolean {
   try {
