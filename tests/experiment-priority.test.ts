@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { rabbitmqSkipReason } from '../src/proxy/amqp/rabbitmq-test-server.js';
 import { listNamespaces } from '../src/testbed/testbed.js';
-import { ROOT, STRATA_BIN } from './lib/harness.js';
+import { alive, interruptAll, ROOT, spawnStrata, STRATA_BIN, waitFor } from './lib/harness.js';
 
 const exec = promisify(execFile);
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, qdiscs)' : (rabbitmqSkipReason() ?? false);
@@ -111,5 +111,42 @@ test('strata experiment: bad arguments are refused with exit 2, naming the optio
     );
     assert.equal(r.code, 2, `${args.join(' ')}: exit code`);
     assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+/** PIDs of processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+test('strata experiment priority: Ctrl-C tears the testbed, the broker and every process down, exit 130', { skip, timeout: 240_000 }, async () => {
+  const before = new Set(await listNamespaces());
+  const run = spawnStrata(['experiment', 'priority', '--quick', '--configs', 'mesh']);
+  try {
+    // Interrupted once the configuration's sidecars and apps run (its warm-up has answered).
+    const started = await waitFor('the broker and the configuration running', () => {
+      if (run.proc.exitCode !== null) throw new Error(`experiment exited ${run.proc.exitCode}:\n${run.out()}`);
+      const broker = /RabbitMQ in \S+ on 127\.0\.0\.1:\d+, pid (\d+); run directory (\S+)/.exec(run.out());
+      return broker && /warm-up: LS \d+ ok/.test(run.out()) ? { pid: Number(broker[1]), dir: broker[2] as string } : undefined;
+    }, 200_000, 100);
+    run.proc.kill('SIGINT');
+    assert.equal(await run.exited, 130, run.out());
+    assert.match(run.out(), /SIGINT: stopping; tearing the testbed and the broker down/);
+    const left = (await listNamespaces()).filter((n) => !before.has(n) && /^st-\d+-\d+-(r|h\d+)$/.test(n));
+    assert.deepEqual(left, [], 'no namespace left');
+    assert.equal(alive(started.pid), false, 'the broker is stopped');
+    assert.deepEqual(processesMentioning(started.dir), [], 'no sidecar or app of the run is left');
+    assert.equal(existsSync(started.dir), false, 'the run directory is removed');
+  } finally {
+    await interruptAll([run], 30_000);
   }
 });

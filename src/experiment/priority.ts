@@ -110,9 +110,9 @@ export async function runPriorityExperiment(o: ExperimentOptions): Promise<Exper
   const rounds: ConfigResult[][] = [];
   try {
     tb = await Testbed.create({ hosts: 3 });
-    o.log(`testbed ${tb.name}: client ${tb.host(CLIENT).address}, edge ${tb.host(EDGE).address}, backend ${tb.host(BACKEND).address}; run directory ${dir}`);
+    o.log(`testbed ${tb.name}: client ${tb.host(CLIENT).address}, edge ${tb.host(EDGE).address}, backend ${tb.host(BACKEND).address}`);
     broker = await RabbitMqTestServer.start({ prefix: ['ip', 'netns', 'exec', tb.host(BACKEND).netns] });
-    o.log(`RabbitMQ in ${tb.host(BACKEND).netns} on 127.0.0.1:${broker.port}`);
+    o.log(`RabbitMQ in ${tb.host(BACKEND).netns} on 127.0.0.1:${broker.port}, pid ${broker.pids.broker ?? '?'}; run directory ${dir}`);
     const addrs: Addresses = { edge: tb.host(EDGE).address, backend: tb.host(BACKEND).address, rabbitPort: broker.port };
     for (let round = 0; round < repeat; round++) {
       const results: ConfigResult[] = [];
