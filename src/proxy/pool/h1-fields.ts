@@ -2,7 +2,8 @@
  * @module proxy/pool/h1-fields
  * What both HTTP/1.1 parsers share (the upstream response parser and the downstream request
  * parser): the strict chunk-size line scanner, the strict scan of one `name: value CRLF`
- * field line, and how fields become a headers object the way node:http builds it.
+ * field line, how fields become a headers object the way node:http builds it, and the
+ * finding of a head (or trailer) block in one read or across several (HeadBlock).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { TOKEN } from './h1-codec.js';
@@ -193,5 +194,104 @@ export class ChunkSizeLine {
   private refuse(why: string): number {
     this.error = why;
     return -1;
+  }
+}
+
+const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
+
+/** HeadBlock.take(): the block is incomplete; everything given was kept. */
+export const BLOCK_MORE = -1;
+/** HeadBlock.take(): the block exceeds the limit. */
+export const BLOCK_TOO_LARGE = -2;
+/** HeadBlock.take(): an empty section began with CR not followed by LF. */
+export const BLOCK_BARE_CR = -3;
+
+/**
+ * A head or trailer section of an HTTP/1.1 message, up to its empty line: found in place
+ * when one read holds it whole (no copy), else accumulated across reads in a buffer that
+ * grows up to the limit and is reused by the next message.
+ */
+export class HeadBlock {
+  /** Bytes kept of an incomplete block: [0, accLen). */
+  acc: Buffer | undefined;
+  accLen = 0;
+  /** The block found: [start, end) of `buf` — its lines with their CRLFs, without the empty line. */
+  buf: Buffer = TERMINATOR;
+  start = 0;
+  end = 0;
+
+  /**
+   * Look for the end of a block starting at `off` of `buf` (an empty section when `allowEmpty`
+   * and it starts with CRLF), at most `max` bytes. Returns the offset in `buf` just after the
+   * block, or BLOCK_MORE / BLOCK_TOO_LARGE / BLOCK_BARE_CR.
+   */
+  take(buf: Buffer, off: number, allowEmpty: boolean, max: number): number {
+    if (this.accLen === 0) {
+      if (allowEmpty && buf[off] === 13 && off + 1 < buf.length) {
+        if (buf[off + 1] !== 10) return BLOCK_BARE_CR;
+        this.buf = buf;
+        this.start = this.end = off;
+        return off + 2;
+      }
+      const i = buf.indexOf(TERMINATOR, off);
+      if (i >= 0) {
+        if (i + 4 - off > max) return BLOCK_TOO_LARGE;
+        this.buf = buf;
+        this.start = off;
+        this.end = i + 2;
+        return i + 4;
+      }
+      if (buf.length - off >= max) return BLOCK_TOO_LARGE;
+      this.append(buf, off, buf.length, max);
+      return BLOCK_MORE;
+    }
+    const before = this.accLen;
+    const take = Math.min(buf.length - off, max + 4 - before);
+    this.append(buf, off, off + take, max);
+    const acc = this.acc as Buffer;
+    if (allowEmpty && acc[0] === 13) {
+      if (this.accLen < 2) return BLOCK_MORE;
+      if (acc[1] !== 10) return BLOCK_BARE_CR;
+      this.accLen = 0;
+      this.buf = acc;
+      this.start = this.end = 0;
+      return off + 2 - before;
+    }
+    const i = acc.subarray(0, this.accLen).indexOf(TERMINATOR, Math.max(0, before - 3));
+    if (i < 0) return this.accLen >= max ? BLOCK_TOO_LARGE : BLOCK_MORE;
+    if (i + 4 > max) return BLOCK_TOO_LARGE;
+    this.accLen = 0;
+    this.buf = acc;
+    this.start = 0;
+    this.end = i + 2;
+    return off + (i + 4 - before);
+  }
+
+  /** The block as latin1 text. */
+  text(): string {
+    return (this.buf as FastBuffer).latin1Slice(this.start, this.end);
+  }
+
+  /** The message is over: a large accumulation buffer is not kept for the next one. */
+  trim(): void {
+    if (this.acc !== undefined && this.acc.length > 4096) this.acc = undefined;
+  }
+
+  /** Forget everything (the parser stops). */
+  drop(): void {
+    this.acc = undefined;
+    this.accLen = 0;
+  }
+
+  private append(buf: Buffer, from: number, to: number, max: number): void {
+    const need = this.accLen + (to - from);
+    let acc = this.acc;
+    if (acc === undefined || acc.length < need) {
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(1024, need * 2), max + 4));
+      if (acc !== undefined && this.accLen > 0) acc.copy(grown, 0, 0, this.accLen);
+      this.acc = acc = grown;
+    }
+    buf.copy(acc, this.accLen, from, to);
+    this.accLen = need;
   }
 }

@@ -11,8 +11,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { H1ProtocolError, MAX_HEAD_BYTES } from './h1-codec.js';
-import { ChunkSizeLine, HeadersBag, addField, scanField } from './h1-fields.js';
-import type { FastBuffer, FieldLine } from './h1-fields.js';
+import { BLOCK_MORE, BLOCK_TOO_LARGE, ChunkSizeLine, HeadBlock, HeadersBag, addField, scanField } from './h1-fields.js';
+import type { FieldLine } from './h1-fields.js';
 import type { H1ErrorCode } from './h1-codec.js';
 
 export interface ResponseSink {
@@ -43,7 +43,6 @@ const S_DEAD = 8;
 const NEED_MORE = -1;
 const FAILED = -2;
 
-const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
 /** Chunk sizes up to 2^48 - 1 (12 hex digits): integers stay exact. */
 
 export class ResponseParser {
@@ -54,13 +53,8 @@ export class ResponseParser {
   private remaining = 0;
   private readonly chunkLine = new ChunkSizeLine();
   private crlfSeen = 0;
-  // head split across reads
-  private acc: Buffer | undefined;
-  private accLen = 0;
-  // the block (head or trailers) found by takeBlock()
-  private blk: Buffer = TERMINATOR;
-  private blkStart = 0;
-  private blkEnd = 0;
+  // the head or trailer block, in place or accumulated across reads
+  private readonly block = new HeadBlock();
   // per-message results
   private contentLength = -1;
   private transferEncoding: string | undefined;
@@ -79,7 +73,7 @@ export class ResponseParser {
   reset(headRequest: boolean): void {
     this.state = S_HEAD;
     this.headRequest = headRequest;
-    this.accLen = 0;
+    this.block.accLen = 0;
     this.keepAlive = true;
     this.keepAliveTimeoutS = -1;
   }
@@ -87,13 +81,12 @@ export class ResponseParser {
   /** Stop: no more sink calls until reset(). */
   kill(): void {
     this.state = S_DEAD;
-    this.acc = undefined;
-    this.accLen = 0;
+    this.block.drop();
   }
 
   /** Waiting for (more of) a response head, nothing of it received yet. */
   get idle(): boolean {
-    return this.state === S_HEAD && this.accLen === 0;
+    return this.state === S_HEAD && this.block.accLen === 0;
   }
 
   get done(): boolean {
@@ -157,7 +150,7 @@ export class ResponseParser {
           const end = this.takeBlock(buf, off, true);
           if (end < 0) return len;
           off = end;
-          if (this.blkEnd === this.blkStart) {
+          if (this.block.end === this.block.start) {
             this.complete(undefined);
           } else {
             const t = new HeadersBag();
@@ -183,7 +176,7 @@ export class ResponseParser {
 
   private complete(trailers: IncomingHttpHeaders | undefined): void {
     this.state = S_DONE;
-    if (this.acc !== undefined && this.acc.length > 4096) this.acc = undefined;
+    this.block.trim();
     this.sink.onComplete(trailers);
   }
 
@@ -195,74 +188,18 @@ export class ResponseParser {
   }
 
   private text(): string {
-    return (this.blk as FastBuffer).latin1Slice(this.blkStart, this.blkEnd);
+    return this.block.text();
   }
 
-  /**
-   * Find the end of a head or trailer section starting at `off` (an empty section when
-   * `allowEmpty` and it starts with CRLF). On success the block (lines with their CRLFs,
-   * without the final empty line) is [blkStart, blkEnd) of `blk`, and the offset in `buf`
-   * just after it is returned.
-   */
+  /** The head or trailer block from `off`: the offset just after it, NEED_MORE, or FAILED (reported). */
   private takeBlock(buf: Buffer, off: number, allowEmpty: boolean): number {
-    if (this.accLen === 0) {
-      if (allowEmpty && buf[off] === 13 && off + 1 < buf.length) {
-        if (buf[off + 1] !== 10) return this.fail('INVALID', 'bare CR in trailer section');
-        this.blkStart = this.blkEnd = off;
-        return off + 2;
-      }
-      const i = buf.indexOf(TERMINATOR, off);
-      if (i >= 0) {
-        if (i + 4 - off > MAX_HEAD_BYTES) return this.tooLarge();
-        this.blk = buf;
-        this.blkStart = off;
-        this.blkEnd = i + 2;
-        return i + 4;
-      }
-      if (buf.length - off >= MAX_HEAD_BYTES) return this.tooLarge();
-      this.append(buf, off, buf.length);
-      return NEED_MORE;
-    }
-    const before = this.accLen;
-    const take = Math.min(buf.length - off, MAX_HEAD_BYTES + 4 - before);
-    this.append(buf, off, off + take);
-    const acc = this.acc as Buffer;
-    if (allowEmpty && acc[0] === 13) {
-      if (this.accLen < 2) return NEED_MORE;
-      if (acc[1] !== 10) return this.fail('INVALID', 'bare CR in trailer section');
-      this.accLen = 0;
-      this.blk = acc;
-      this.blkStart = this.blkEnd = 0;
-      return off + 2 - before;
-    }
-    const i = acc.subarray(0, this.accLen).indexOf(TERMINATOR, Math.max(0, before - 3));
-    if (i < 0) {
-      if (this.accLen >= MAX_HEAD_BYTES) return this.tooLarge();
-      return NEED_MORE;
-    }
-    if (i + 4 > MAX_HEAD_BYTES) return this.tooLarge();
-    this.accLen = 0;
-    this.blk = acc;
-    this.blkStart = 0;
-    this.blkEnd = i + 2;
-    return off + (i + 4 - before);
+    const r = this.block.take(buf, off, allowEmpty, MAX_HEAD_BYTES);
+    if (r >= 0 || r === BLOCK_MORE) return r === BLOCK_MORE ? NEED_MORE : r;
+    return r === BLOCK_TOO_LARGE ? this.tooLarge() : this.fail('INVALID', 'bare CR in trailer section');
   }
 
   private tooLarge(): typeof FAILED {
     return this.fail('TOO_LARGE', `${this.state === S_HEAD ? 'head' : 'trailer section'} larger than ${MAX_HEAD_BYTES} bytes`);
-  }
-
-  private append(buf: Buffer, from: number, to: number): void {
-    const n = to - from;
-    const need = this.accLen + n;
-    let acc = this.acc;
-    if (acc === undefined || acc.length < need) {
-      const grown = Buffer.allocUnsafe(Math.min(Math.max(1024, need * 2), MAX_HEAD_BYTES + 4));
-      if (acc !== undefined && this.accLen > 0) acc.copy(grown, 0, 0, this.accLen);
-      this.acc = acc = grown;
-    }
-    buf.copy(acc, this.accLen, from, to);
-    this.accLen = need;
   }
 
   /** Parse the head block and report it; the state says what comes next. */

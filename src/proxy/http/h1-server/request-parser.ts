@@ -14,8 +14,8 @@
  * the upstream response parser (`pool/h1-parser.ts`) and shares its character tables.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { ChunkSizeLine, HeadersBag, addField, quote, scanField } from '../../pool/h1-fields.js';
-import type { FastBuffer, FieldLine } from '../../pool/h1-fields.js';
+import { BLOCK_MORE, BLOCK_TOO_LARGE, ChunkSizeLine, HeadBlock, HeadersBag, addField, quote, scanField } from '../../pool/h1-fields.js';
+import type { FieldLine } from '../../pool/h1-fields.js';
 import { TOKEN } from '../../pool/h1-codec.js';
 
 /** A request the parser refuses: the status to answer with and what was wrong. */
@@ -80,7 +80,6 @@ const EC_LF = 3;
 const EC_FIELDS = 4;
 const VERSION_PREFIX = 'HTTP/1.';
 
-const TERMINATOR = Buffer.from('\r\n\r\n', 'latin1');
 /** Empty lines tolerated before a request line (RFC 9112 §2.2). */
 const MAX_LEADING_CRLF = 16;
 
@@ -110,13 +109,8 @@ export class RequestParser {
   private ec = EC_METHOD;
   private ecCount = 0;
   private ecDone = 0;
-  // head split across reads
-  private acc: Buffer | undefined;
-  private accLen = 0;
-  // the block (head or trailers) found by takeBlock()
-  private blk: Buffer = TERMINATOR;
-  private blkStart = 0;
-  private blkEnd = 0;
+  // the head or trailer block, in place or accumulated across reads
+  private readonly block = new HeadBlock();
 
   // ── the current request (valid from onHead() on) ──────────────────────────────────
   method = '';
@@ -147,7 +141,7 @@ export class RequestParser {
   /** Get ready for the next request on the connection. */
   next(): void {
     this.state = S_HEAD;
-    this.accLen = 0;
+    this.block.accLen = 0;
     this.leadingCrlf = 0;
     this.crPending = false;
     this.ec = EC_METHOD;
@@ -158,13 +152,12 @@ export class RequestParser {
   /** Stop: no more sink calls. */
   kill(): void {
     this.state = S_DEAD;
-    this.acc = undefined;
-    this.accLen = 0;
+    this.block.drop();
   }
 
   /** Nothing of a request received yet (between requests). */
   get idle(): boolean {
-    return this.state === S_HEAD && this.accLen === 0 && this.leadingCrlf === 0 && !this.crPending;
+    return this.state === S_HEAD && this.block.accLen === 0 && this.leadingCrlf === 0 && !this.crPending;
   }
 
   /** The whole request (head and body) has been parsed. */
@@ -179,8 +172,9 @@ export class RequestParser {
 
   /** The raw bytes of the head just reported (a copy when the head spanned reads). */
   rawHead(): Buffer {
-    const b = this.blk.subarray(this.blkStart, this.blkEnd + 2);
-    return this.blk === this.acc ? Buffer.from(b) : b;
+    const k = this.block;
+    const b = k.buf.subarray(k.start, k.end + 2);
+    return k.buf === k.acc ? Buffer.from(b) : b;
   }
 
   /**
@@ -192,7 +186,7 @@ export class RequestParser {
     while (off < len) {
       switch (this.state) {
         case S_HEAD: {
-          if (this.accLen === 0) {
+          if (this.block.accLen === 0) {
             // Empty lines before a request line are ignored (a CRLF after a body, from old clients).
             if (this.crPending) {
               if (buf[off] !== 10) {
@@ -265,7 +259,7 @@ export class RequestParser {
           if (end < 0) return len;
           off = end;
           // Trailers are checked like header fields, then dropped (nothing downstream wants them).
-          if (this.blkEnd > this.blkStart && !this.fields(this.text(), 0, undefined)) return len;
+          if (this.block.end > this.block.start && !this.fields(this.text(), 0, undefined)) return len;
           this.complete();
           return off;
         }
@@ -279,7 +273,7 @@ export class RequestParser {
 
   private complete(): void {
     this.state = S_DONE;
-    if (this.acc !== undefined && this.acc.length > 4096) this.acc = undefined;
+    this.block.trim();
     this.sink.onComplete();
   }
 
@@ -290,58 +284,15 @@ export class RequestParser {
   }
 
   private text(): string {
-    return (this.blk as FastBuffer).latin1Slice(this.blkStart, this.blkEnd);
+    return this.block.text();
   }
 
-  /**
-   * Find the end of a head or trailer section starting at `off` (an empty section when
-   * `allowEmpty` and it starts with CRLF). On success the block (lines with their CRLFs,
-   * without the final empty line) is [blkStart, blkEnd) of `blk`, and the offset in `buf`
-   * just after it is returned.
-   */
+  /** The head or trailer block from `off`: the offset just after it, NEED_MORE, or FAILED (reported). */
   private takeBlock(buf: Buffer, off: number, allowEmpty: boolean): number {
-    const max = this.maxHeadBytes;
-    if (this.accLen === 0) {
-      if (allowEmpty && buf[off] === 13 && off + 1 < buf.length) {
-        if (buf[off + 1] !== 10) return this.fail(400, 'bare CR in trailer section');
-        this.blkStart = this.blkEnd = off;
-        return off + 2;
-      }
-      const i = buf.indexOf(TERMINATOR, off);
-      if (i >= 0) {
-        if (i + 4 - off > max) return this.tooLarge();
-        this.blk = buf;
-        this.blkStart = off;
-        this.blkEnd = i + 2;
-        return i + 4;
-      }
-      if (buf.length - off >= max) return this.tooLarge();
-      this.append(buf, off, buf.length);
-      return this.state === S_HEAD ? this.checkPartialHead() : NEED_MORE;
-    }
-    const before = this.accLen;
-    const take = Math.min(buf.length - off, max + 4 - before);
-    this.append(buf, off, off + take);
-    const acc = this.acc as Buffer;
-    if (allowEmpty && acc[0] === 13) {
-      if (this.accLen < 2) return NEED_MORE;
-      if (acc[1] !== 10) return this.fail(400, 'bare CR in trailer section');
-      this.accLen = 0;
-      this.blk = acc;
-      this.blkStart = this.blkEnd = 0;
-      return off + 2 - before;
-    }
-    const i = acc.subarray(0, this.accLen).indexOf(TERMINATOR, Math.max(0, before - 3));
-    if (i < 0) {
-      if (this.accLen >= max) return this.tooLarge();
-      return this.state === S_HEAD ? this.checkPartialHead() : NEED_MORE;
-    }
-    if (i + 4 > max) return this.tooLarge();
-    this.accLen = 0;
-    this.blk = acc;
-    this.blkStart = 0;
-    this.blkEnd = i + 2;
-    return off + (i + 4 - before);
+    const r = this.block.take(buf, off, allowEmpty, this.maxHeadBytes);
+    if (r >= 0) return r;
+    if (r === BLOCK_MORE) return this.state === S_HEAD ? this.checkPartialHead() : NEED_MORE;
+    return r === BLOCK_TOO_LARGE ? this.tooLarge() : this.fail(400, 'bare CR in trailer section');
   }
 
   /**
@@ -350,8 +301,8 @@ export class RequestParser {
    * of waiting for the header timeout; the complete head is parsed in full later anyway.
    */
   private checkPartialHead(): number {
-    const acc = this.acc as Buffer;
-    const end = this.accLen;
+    const acc = this.block.acc as Buffer;
+    const end = this.block.accLen;
     let st = this.ec;
     let n = this.ecCount;
     for (let i = this.ecDone; i < end; i++) {
@@ -400,19 +351,6 @@ export class RequestParser {
   private tooLarge(): typeof FAILED {
     const what = this.state === S_HEAD ? 'request header section' : 'trailer section';
     return this.fail(431, `${what} larger than ${this.maxHeadBytes} bytes`);
-  }
-
-  private append(buf: Buffer, from: number, to: number): void {
-    const n = to - from;
-    const need = this.accLen + n;
-    let acc = this.acc;
-    if (acc === undefined || acc.length < need) {
-      const grown = Buffer.allocUnsafe(Math.min(Math.max(1024, need * 2), this.maxHeadBytes + 4));
-      if (acc !== undefined && this.accLen > 0) acc.copy(grown, 0, 0, this.accLen);
-      this.acc = acc = grown;
-    }
-    buf.copy(acc, this.accLen, from, to);
-    this.accLen = need;
   }
 
   /** Parse the head block and report it. False when parsing stops here (error or held). */
