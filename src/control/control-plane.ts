@@ -32,7 +32,7 @@ import {
   pack,
 } from '../xds/protos.js';
 import type { XdsAny } from '../xds/protos.js';
-import { apiListenerToXds, clusterToXds, endpointsToXds, hashPoliciesOf, routesToXds } from '../xds/to-xds.js';
+import { apiListenerToXds, clusterToXds, endpointsToXds, hashPoliciesOf, routesToXds, wantsLeastRequest } from '../xds/to-xds.js';
 import { PRIORITY_LISTENER_NAME, meshPriorityOf, priorityListenerToXds } from '../xds/priority-xds.js';
 import { logger } from '../util/log.js';
 import type { Logger } from '../util/log.js';
@@ -308,20 +308,29 @@ export class XdsEncodingCache {
 /**
  * The mesh in every rendering (scope.ts Rendering): both route flavors, and the sidecar one —
  * the full flavor plus, when the mesh declares priority, the Listener `strata.priority` (it
- * takes that name even if a service or alias has it). They share every Cluster,
+ * takes that name even if a service or alias has it). The full flavor (Envoy) has its own
+ * Clusters where a balancer is least-request or peak-ewma (LEAST_REQUEST). They share every Cluster,
  * ClusterLoadAssignment and Listener object, and every RouteConfiguration without a direct
  * response (encoded once). With `cache`, resources whose input did not change since the last
  * call are reused as is.
  */
 export function meshToXdsFlavors(mesh: MeshSpec, cache: XdsEncodingCache = new XdsEncodingCache()): Record<Rendering, ResourceSet> {
   const cds = new Map<string, XdsAny>();
+  let envoyCds = cds;
   const eds = new Map<string, XdsAny>();
   const lds = new Map<string, XdsAny>();
   const rds = new Map<string, XdsAny>();
   const fullRds = new Map<string, XdsAny>();
   for (const c of mesh.clusters) {
     const key = JSON.stringify(c);
-    cds.set(c.name, cache.get(`c\0${key}`, () => pack(CLUSTER_TYPE_URL, clusterToXds(c))));
+    const cluster = cache.get(`c\0${key}`, () => pack(CLUSTER_TYPE_URL, clusterToXds(c)));
+    cds.set(c.name, cluster);
+    if (wantsLeastRequest(c)) {
+      if (envoyCds === cds) envoyCds = new Map(cds);
+      envoyCds.set(c.name, cache.get(`C\0${key}`, () => pack(CLUSTER_TYPE_URL, clusterToXds(c, { leastRequest: true }))));
+    } else if (envoyCds !== cds) {
+      envoyCds.set(c.name, cluster);
+    }
     eds.set(c.name, cache.get(`e\0${key}`, () => pack(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpointsToXds(c))));
   }
   const hashPolicies = hashPoliciesOf(mesh.clusters);
@@ -344,14 +353,14 @@ export function meshToXdsFlavors(mesh: MeshSpec, cache: XdsEncodingCache = new X
     sidecarLds.set(PRIORITY_LISTENER_NAME, cache.get(`p\0${JSON.stringify(p, exactJson)}`, () => pack(LISTENER_TYPE_URL, priorityListenerToXds(p))));
   }
   cache.commit();
-  const set = (routes: Map<string, XdsAny>, listeners = lds): ResourceSet =>
+  const set = (routes: Map<string, XdsAny>, listeners = lds, clusters = cds): ResourceSet =>
     new Map([
-      [CLUSTER_TYPE_URL, cds],
+      [CLUSTER_TYPE_URL, clusters],
       [CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, eds],
       [LISTENER_TYPE_URL, listeners],
       [ROUTE_CONFIGURATION_TYPE_URL, routes],
     ]);
-  return { proxyless: set(rds), full: set(fullRds), sidecar: set(fullRds, sidecarLds) };
+  return { proxyless: set(rds), full: set(fullRds, lds, envoyCds), sidecar: set(fullRds, sidecarLds) };
 }
 
 /**

@@ -169,3 +169,37 @@ spec:
   assert.ok(plain.ok);
   assert.equal(meshToXds(plain.value, 'sidecar').get(LDS)?.has('strata.priority'), false);
 });
+
+test('Envoy’s rendering asks for LEAST_REQUEST where the balancer is least-request or peak-ewma; the others keep ROUND_ROBIN', () => {
+  const d = decodeResources(
+    `${MESH}---
+apiVersion: strata.dev/v1alpha1
+kind: TrafficPolicy
+metadata: { name: web }
+spec: { service: web, loadBalancer: { policy: least-request } }
+---
+apiVersion: strata.dev/v1alpha1
+kind: TrafficPolicy
+metadata: { name: other }
+spec: { service: other, loadBalancer: { policy: peak-ewma } }
+`,
+    'mesh.yaml',
+  );
+  assert.ok(d.ok, JSON.stringify(!d.ok && d.errors));
+  const m = compileMesh(d.value, []);
+  assert.ok(m.ok, JSON.stringify(!m.ok && m.errors));
+  const flavors = meshToXdsFlavors(m.value);
+  const policy = (set: typeof flavors.full, name: string): unknown => {
+    const any = set.get(CDS)?.get(name);
+    assert.ok(any, name);
+    return (decodeResource(any.type_url, any.value) as { lb_policy?: unknown }).lb_policy;
+  };
+  for (const name of ['web', 'other']) {
+    assert.equal(policy(flavors.full, name), 'LEAST_REQUEST', `envoy: ${name}`);
+    assert.equal(policy(flavors.sidecar, name), 'ROUND_ROBIN', `sidecar: ${name} (the balancer travels in metadata)`);
+    assert.equal(policy(flavors.proxyless, name), 'ROUND_ROBIN', `proxyless: ${name} (gRPC NACKs LEAST_REQUEST)`);
+  }
+  assert.equal(policy(flavors.full, 'web-v2'), 'ROUND_ROBIN');
+  assert.equal(flavors.full.get(CDS)?.get('web-v2'), flavors.proxyless.get(CDS)?.get('web-v2'), 'other clusters are encoded once');
+  assert.equal(flavors.sidecar.get(CDS), flavors.proxyless.get(CDS));
+});

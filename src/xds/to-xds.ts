@@ -48,14 +48,23 @@ export const METHOD_HEADER = ':method';
 // ---------------------------------------------------------------------------------------------
 // Clusters
 
-/** A Cluster for EDS over ADS. ROUND_ROBIN or RING_HASH natively; other balancers in metadata. */
-export function clusterToXds(c: ClusterSpec): XdsMessage {
+/** Whether a cluster's balancer is a least-request one (Envoy's LEAST_REQUEST is the nearest). */
+export function wantsLeastRequest(c: ClusterSpec): boolean {
+  return c.loadBalancer.policy === 'least-request' || c.loadBalancer.policy === 'peak-ewma';
+}
+
+/**
+ * A Cluster for EDS over ADS. ROUND_ROBIN or RING_HASH natively, the real balancer in
+ * metadata; with `leastRequest` (Envoy's rendering) least-request and peak-ewma become
+ * LEAST_REQUEST, which proxyless gRPC clients and Strata's decoder refuse.
+ */
+export function clusterToXds(c: ClusterSpec, opts: { leastRequest?: boolean } = {}): XdsMessage {
   const ringHash = c.loadBalancer.policy === 'ring-hash';
   const cluster: XdsMessage = {
     name: c.name,
     type: 'EDS',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
-    lb_policy: ringHash ? 'RING_HASH' : 'ROUND_ROBIN',
+    lb_policy: ringHash ? 'RING_HASH' : opts.leastRequest && wantsLeastRequest(c) ? 'LEAST_REQUEST' : 'ROUND_ROBIN',
     circuit_breakers: {
       thresholds: [
         {
