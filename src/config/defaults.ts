@@ -38,6 +38,9 @@ export const DEFAULT_UPSTREAM_PROTOCOL: SidecarProtocol = 'h2';
 export const DEFAULT_ENDPOINT = Object.freeze({ weight: 1, locality: '', sidecar: false });
 export const DEFAULT_BACKEND_WEIGHT = 1;
 
+/** Methods that RFC 9110 §9.2.2 defines as idempotent: the ones retries may repeat by default. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 export const DEFAULT_LB_POLICY = 'round-robin';
 export const RING_HASH_POLICY = 'ring-hash';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { ClusterSpec } from '../config/snapshot.js';
-import { apiListenerToXds, clusterToXds, domainsToXds, endpointsToXds, hashPoliciesOf, routesToXds } from './to-xds.js';
+import { apiListenerToXds, clusterToXds, domainsToXds, endpointsToXds, hashPoliciesOf, retryToXds, routesToXds } from './to-xds.js';
 import { decodeRouteConfiguration } from './from-xds.js';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
@@ -78,6 +78,7 @@ test('methods become a :method header matcher; weighted clusters; retry_on uses 
   assert.equal(retry.retry_on, 'connect-failure,reset,5xx,gateway-error,retriable-status-codes');
   assert.deepEqual(retry.num_retries, { value: 3 });
   assert.deepEqual(retry.per_try_timeout, { seconds: 0, nanos: 800_000_000 });
+  assert.equal(retry.retriable_request_headers, undefined, 'this rule retries non-idempotent methods too');
   assert.deepEqual(action.timeout, { seconds: 2, nanos: 500_000_000 });
 });
 
@@ -203,4 +204,13 @@ test('routes to ring-hash clusters carry the hash policy; gRPC accepts it and de
   const decoded = decodeRouteConfiguration(overTheWire(ROUTE_CONFIGURATION_TYPE_URL, rc));
   assert.ok('value' in decoded);
   assert.deepEqual(decoded.value, hosts);
+});
+
+test('retry policies: idempotent methods only unless the rule allows others', () => {
+  const spec = { attempts: 2, on: ['5xx' as const], perTryTimeoutMs: 0, backoff: { baseMs: 25, maxMs: 250 }, retryNonIdempotent: false };
+  // Envoy then retries idempotent methods only, as the sidecar does.
+  assert.deepEqual(list(rec(retryToXds(spec)).retriable_request_headers).map(rec), [
+    { name: ':method', string_match: { safe_regex: { regex: '^(GET|HEAD|OPTIONS|TRACE|PUT|DELETE)$' } } },
+  ]);
+  assert.equal(rec(retryToXds({ ...spec, retryNonIdempotent: true })).retriable_request_headers, undefined);
 });

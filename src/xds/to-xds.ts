@@ -33,6 +33,7 @@ import {
   UPSTREAM_TLS_CONTEXT_TYPE_URL,
   pack,
 } from './protos.js';
+import { IDEMPOTENT_METHODS } from '../config/defaults.js';
 import type { XdsMessage } from './protos.js';
 import { jsonToStruct, msToDuration, wrap } from './wkt.js';
 
@@ -319,6 +320,9 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The idempotent methods (RFC 9110 §9.2.2) as an RE2 regex for a `:method` matcher. */
+export const IDEMPOTENT_METHOD_REGEX = `^(${[...IDEMPOTENT_METHODS].join('|')})$`;
+
 /** Strata retry conditions → Envoy `retry_on` names. */
 export const RETRY_ON_TO_XDS: Readonly<Record<RetryOn, string>> = Object.freeze({
   'connect-failure': 'connect-failure',
@@ -331,6 +335,9 @@ export const RETRY_ON_TO_XDS: Readonly<Record<RetryOn, string>> = Object.freeze(
 export function retryToXds(r: RetrySpec): XdsMessage {
   const policy: XdsMessage = { retry_on: r.on.map((o) => RETRY_ON_TO_XDS[o]).join(','), num_retries: wrap(r.attempts) };
   if (r.on.includes('retriable-status')) policy.retriable_status_codes = [503];
+  // Idempotent methods only, unless the rule allows others: what Strata's sidecar does, said
+  // the way Envoy reads it (proxyless gRPC ignores the field; sidecars read the metadata flag).
+  if (!r.retryNonIdempotent) policy.retriable_request_headers = [{ name: METHOD_HEADER, string_match: { safe_regex: { regex: IDEMPOTENT_METHOD_REGEX } } }];
   if (r.perTryTimeoutMs > 0) policy.per_try_timeout = msToDuration(r.perTryTimeoutMs);
   // Envoy requires base_interval > 0; a zero base leaves Envoy's defaults in place.
   if (r.backoff.baseMs > 0) {

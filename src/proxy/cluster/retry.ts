@@ -21,6 +21,7 @@
  * 504, a gateway error. A connect failure never got a response either, so `reset`, `5xx` and
  * `gateway-error` cover it too; `connect-failure` covers nothing else.
  */
+import { IDEMPOTENT_METHODS } from '../../config/defaults.js';
 import type { RetryOn, RetrySpec } from '../../config/snapshot.js';
 
 /** How one upstream attempt ended. */
@@ -30,15 +31,7 @@ export type AttemptOutcome =
   | { kind: 'timeout' }
   | { kind: 'response'; status: number };
 
-/** Methods that RFC 9110 §9.2.2 defines as idempotent. */
-export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'TRACE',
-  'PUT',
-  'DELETE',
-]);
+export { IDEMPOTENT_METHODS };
 
 /** Statuses `retriable-status` retries when the caller gives no list of its own. */
 export const DEFAULT_RETRIABLE_STATUSES: readonly number[] = [503];
