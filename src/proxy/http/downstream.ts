@@ -1,10 +1,10 @@
 /**
  * @module proxy/http/downstream
  * The downstream side of an exchange as the request path sees it: the few members of
- * node's IncomingMessage / ServerResponse (HTTP/1.1), Http2ServerRequest /
- * Http2ServerResponse (HTTP/2) and the lean HTTP/1.1 server's request and response
- * (`h1-server/`) that the pipeline, the router and local replies use. All three satisfy
- * these interfaces structurally.
+ * node's IncomingMessage / ServerResponse (HTTP/1.1, the requests node:http serves), the
+ * lean HTTP/1.1 server's request and response (`h1-server/`) and the HTTP/2 adapters on
+ * node:http2's core API (`h2-downstream.ts`) that the pipeline, the router and local replies
+ * use. All three satisfy these interfaces structurally.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
@@ -15,6 +15,9 @@ export interface DownstreamRequest {
   readonly url?: string | undefined;
   /** Lower-case names; repeated fields joined like node:http (set-cookie as an array). */
   readonly headers: IncomingHttpHeaders;
+  /** HTTP/2: the stream ended with its headers (END_STREAM), so there is no body. Absent on
+   * HTTP/1.1, where the framing headers tell. */
+  readonly endedWithHeaders?: boolean;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;

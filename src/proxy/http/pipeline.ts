@@ -8,7 +8,6 @@
  * With it, inbound requests handed to the app are counted by class while they last, and an
  * outbound request without a class takes the class they all share (priority/infer.ts).
  */
-import { Http2ServerRequest } from 'node:http2';
 import type { ProxyErrorCode } from '../../errors.js';
 import type { Limits, RouteAction } from '../../config/snapshot.js';
 import type { Cluster, ClusterManager, PoolClass } from '../cluster/cluster.js';
@@ -112,7 +111,7 @@ export function handleRequest(host: PipelineHost, role: ListenerRole, req: Downs
     fail(413, `request body too large: ${declared} bytes, limit ${limits.maxBodyBytes}\n`, 'STRATA_BODY_TOO_LARGE', { connection: 'close' });
     return;
   }
-  const bodyless = req instanceof Http2ServerRequest ? req.stream.endAfterHeaders || declared === 0 : declared <= 0 && headers['transfer-encoding'] === undefined;
+  const bodyless = req.endedWithHeaders !== undefined ? req.endedWithHeaders || declared === 0 : declared <= 0 && headers['transfer-encoding'] === undefined;
 
   // ── virtual host and route ────────────────────────────────────────────────────
   let route: CompiledRoute | undefined;

@@ -7,7 +7,8 @@
  *
  * HTTP/1.1 connections are served by the lean server in `http/h1-server/`; a request it
  * does not serve itself (Upgrade, CONNECT, Expect, HTTP/1.0) moves the connection to
- * node:http, which handles it as before (tunnels, 100-continue).
+ * node:http, which handles it as before (tunnels, 100-continue). HTTP/2 streams are served
+ * on node:http2's core API through the adapters in `http/h2-downstream.ts`.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -20,6 +21,8 @@ import type { PipelineHost, ListenerRole } from '../http/pipeline.js';
 import { handleRequest } from '../http/pipeline.js';
 import { sniffProtocol } from '../http/sniff.js';
 import { H1Server } from '../http/h1-server/server.js';
+import { serveH2Stream } from '../http/h2-downstream.js';
+import type { H2Request, H2Response } from '../http/h2-downstream.js';
 import type { Listener } from './listener.js';
 import { boundPort, listenOn } from './listener.js';
 import { sendRawReply } from '../http/local-reply.js';
@@ -113,7 +116,9 @@ export class HttpListener implements Listener {
       maxSessionMemory: 64,
       settings: { maxHeaderListSize: limits.maxHeaderBytes, initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 },
     });
-    this.h2.on('request', (req, res) => handleRequest(host, opts.role, req, res));
+    // The core API (no 'request' listener, so no compatibility layer): see http/h2-downstream.ts.
+    const onH2Request = (req: H2Request, res: H2Response): void => handleRequest(host, opts.role, req, res);
+    this.h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => serveH2Stream(stream, headers, onH2Request));
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.on('close', () => this.sessions.delete(session));
