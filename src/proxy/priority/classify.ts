@@ -5,8 +5,9 @@
  * see propagate.ts) stands when the listener trusts it, or when the matching rule says
  * `trustIncoming`. Classes are indexes into the class table (highest rank first). Pure.
  */
-import type { HeaderMatch, PriorityRuleSpec, PrioritySpec, StringMatch } from '../../config/snapshot.js';
+import type { PriorityRuleSpec, PrioritySpec } from '../../config/snapshot.js';
 import type { Headers } from '../filters/filter.js';
+import { compileHeader, headerValue, stripQuery } from '../router/match.js';
 
 /** The request as classification sees it. */
 export interface ClassifyInput {
@@ -61,32 +62,6 @@ export function classify(policy: CompiledPolicy, req: ClassifyInput, incoming: n
   return policy.defaultClass;
 }
 
-function stripQuery(path: string): string {
-  const q = path.indexOf('?');
-  return q >= 0 ? path.slice(0, q) : path;
-}
-
-function headerValue(headers: Headers, name: string): string | undefined {
-  const raw = headers[name];
-  return Array.isArray(raw) ? raw.join(',') : raw;
-}
-
-function compileString(m: StringMatch): (v: string | undefined) => boolean {
-  if ('exact' in m) return (v) => v === m.exact;
-  if ('prefix' in m) return (v) => v !== undefined && v.startsWith(m.prefix);
-  if ('regex' in m) {
-    const re = new RegExp(`^(?:${m.regex})$`);
-    return (v) => v !== undefined && re.test(v);
-  }
-  return (v) => (v !== undefined) === m.present;
-}
-
-function compileHeader(h: HeaderMatch): (req: ClassifyInput) => boolean {
-  const test = compileString(h.match);
-  const invert = h.invert === true;
-  return (req) => test(headerValue(req.headers, h.name)) !== invert;
-}
-
 function compileRule(spec: PriorityRuleSpec, index: (name: string) => number): CompiledRule {
   const tests: ((req: ClassifyInput) => boolean)[] = [];
   const m = spec.match;
@@ -103,7 +78,10 @@ function compileRule(spec: PriorityRuleSpec, index: (name: string) => number): C
     const methods = new Set(m.methods);
     tests.push((r) => methods.has(r.method));
   }
-  for (const h of m.headers ?? []) tests.push(compileHeader(h));
+  for (const h of m.headers ?? []) {
+    const matches = compileHeader(h);
+    tests.push((r) => matches(r.headers));
+  }
   if (m.apiKey) {
     const { header } = m.apiKey;
     const keys = new Set(m.apiKey.values);

@@ -3,12 +3,13 @@
  * Compiled virtual hosts and routes: authority → virtual host → first matching route.
  * Built once per config snapshot; matching allocates nothing on the common path.
  */
-import type { HeaderMatch, RouteSpec, StringMatch, VirtualHostSpec, WeightedBackend } from '../../config/snapshot.js';
+import type { RouteSpec, VirtualHostSpec, WeightedBackend } from '../../config/snapshot.js';
 import type { Headers } from '../filters/filter.js';
 import { hostOnly } from '../http/headers.js';
+import { compileHeader, stripQuery } from './match.js';
+import type { HeaderMatcher } from './match.js';
 
 type PathMatcher = (path: string) => boolean;
-type HeaderMatcher = (headers: Headers) => boolean;
 
 export interface CompiledRoute {
   readonly spec: RouteSpec;
@@ -27,11 +28,6 @@ export interface CompiledVirtualHost {
   readonly routes: readonly CompiledRoute[];
 }
 
-function stripQuery(path: string): string {
-  const q = path.indexOf('?');
-  return q >= 0 ? path.slice(0, q) : path;
-}
-
 function compilePath(match: RouteSpec['match']['path']): PathMatcher {
   if (!match) return () => true;
   if ('exact' in match) {
@@ -45,27 +41,6 @@ function compilePath(match: RouteSpec['match']['path']): PathMatcher {
   }
   const re = new RegExp(`^(?:${match.regex})$`);
   return (p) => re.test(stripQuery(p));
-}
-
-function compileString(m: StringMatch): (v: string | undefined) => boolean {
-  if ('exact' in m) return (v) => v === m.exact;
-  if ('prefix' in m) return (v) => v !== undefined && v.startsWith(m.prefix);
-  if ('regex' in m) {
-    const re = new RegExp(`^(?:${m.regex})$`);
-    return (v) => v !== undefined && re.test(v);
-  }
-  return (v) => (v !== undefined) === m.present;
-}
-
-function compileHeader(h: HeaderMatch): HeaderMatcher {
-  const test = compileString(h.match);
-  const name = h.name;
-  const invert = h.invert === true;
-  return (headers) => {
-    const raw = headers[name];
-    const v = Array.isArray(raw) ? raw.join(',') : raw;
-    return test(v) !== invert;
-  };
 }
 
 export function compileRoute(spec: RouteSpec): CompiledRoute {
