@@ -52,7 +52,11 @@ export function intervalLine(elapsedS: number, r: LoadReport, shed: { ls: number
 
 /** Sidecar shed counters (by class, since start) → what each interval adds. */
 export class ShedTracker {
-  constructor(private readonly before: Record<string, number>) {}
+  private readonly before: Record<string, number>;
+
+  constructor(initial: Record<string, number>) {
+    this.before = { ...initial };
+  }
 
   /** Requests shed since the previous call (or the construction), per class of the line. */
   next(now: Record<string, number>): { ls: number; bulk: number } {

@@ -21,14 +21,8 @@ export class StaticLimit implements ConcurrencyLimit {
   onSample(): void {}
 }
 
-export interface GradientOptions {
-  min: number;
-  max: number;
-  initial: number;
-  tolerance: number;
-  windowMs: number;
-  smoothing: number;
-}
+/** The adaptive limit's settings, as configured (config/snapshot.ts). */
+export type GradientOptions = Omit<Extract<ConcurrencyLimitSpec, { kind: 'adaptive' }>, 'kind'>;
 
 export class GradientLimit implements ConcurrencyLimit {
   private estimate: number;
